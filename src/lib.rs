@@ -1,0 +1,4 @@
+//! Pinterest Conversions API destination for Commanders Act events: mapping, delivery, Lambda triggers.
+
+pub mod normalize;
+pub mod pinterest;
