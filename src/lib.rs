@@ -1,4 +1,7 @@
 //! Pinterest Conversions API destination for Commanders Act events: mapping, delivery, Lambda triggers.
 
+pub mod config;
+pub mod event;
+pub mod mapping;
 pub mod normalize;
 pub mod pinterest;

@@ -30,7 +30,11 @@ pub enum Omitted {
 }
 
 /// Normalises `raw` for `field`; `country` is the user's ISO-3166 alpha-2 code in lower case, when known.
-pub fn normalize(_field: HashedField, _raw: &str, _country: Option<&str>) -> Result<String, Omitted> {
+pub fn normalize(
+    _field: HashedField,
+    _raw: &str,
+    _country: Option<&str>,
+) -> Result<String, Omitted> {
     Err(Omitted::Invalid("not implemented"))
 }
 

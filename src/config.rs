@@ -1,0 +1,454 @@
+//! Settings from the environment and the smart-mapping document, checked once at start-up (SPEC §1, §5).
+
+use crate::event::{self, Path};
+use crate::mapping::Mapper;
+use crate::mapping::fields::Field;
+use crate::mapping::names::{Unmapped, pinterest_event_name};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A setting that is missing or malformed; the message names the variable (or mapping key) and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    pub name: String,
+    pub reason: String,
+}
+
+fn invalid(name: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name: name.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Where the access token comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TokenSetting {
+    /// Name or ARN of a Secrets Manager secret (`PINTEREST_TOKEN_SECRET_ID`).
+    SecretId(String),
+    /// The token itself, for local runs (`PINTEREST_ACCESS_TOKEN`).
+    Static(String),
+    /// Neither: the CLI's dry run.
+    None,
+}
+
+impl std::fmt::Debug for TokenSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SecretId(id) => write!(f, "SecretId({id})"),
+            Self::Static(_) => f.write_str("Static(**REDACTED**)"),
+            Self::None => f.write_str("None"),
+        }
+    }
+}
+
+/// Every setting of the function.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub ad_account_id: String,
+    pub token: TokenSetting,
+    pub test_mode: bool,
+    pub api_base_url: String,
+    pub token_ttl: Duration,
+    pub max_concurrency: usize,
+    pub max_body_bytes: usize,
+    pub metrics_namespace: String,
+    pub mapper: Mapper,
+}
+
+/// Default Pinterest API base URL.
+pub const DEFAULT_API_BASE_URL: &str = "https://api.pinterest.com/v5";
+
+/// Reads a variable, treating a blank value as unset.
+fn var(env: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    let Some(raw) = var(env, name) else {
+        return Ok(default);
+    };
+    match raw.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(invalid(
+            name,
+            format!("expected a whole number from {min} to {max}"),
+        )),
+    }
+}
+
+impl Settings {
+    /// All settings; the advertiser id is required, the token source is optional (dry run).
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let ad_account_id = var(&env, "PINTEREST_AD_ACCOUNT_ID").ok_or_else(|| {
+            invalid(
+                "PINTEREST_AD_ACCOUNT_ID",
+                "required (the Pinterest advertiser id)",
+            )
+        })?;
+        if ad_account_id.len() > 18 || !ad_account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(
+                "PINTEREST_AD_ACCOUNT_ID",
+                "expected digits only, at most 18",
+            ));
+        }
+        let token = match (
+            var(&env, "PINTEREST_TOKEN_SECRET_ID"),
+            var(&env, "PINTEREST_ACCESS_TOKEN"),
+        ) {
+            (Some(id), _) => TokenSetting::SecretId(id),
+            (None, Some(token)) => TokenSetting::Static(token),
+            (None, None) => TokenSetting::None,
+        };
+        let test_mode = match var(&env, "PINTEREST_TEST_MODE") {
+            None => false,
+            Some(raw) => event::boolean(&Value::String(raw))
+                .map_err(|why| invalid("PINTEREST_TEST_MODE", why.to_string()))?,
+        };
+        Ok(Self {
+            ad_account_id,
+            token,
+            test_mode,
+            api_base_url: api_base_url(var(&env, "PINTEREST_API_BASE_URL"))?,
+            token_ttl: Duration::from_secs(number(
+                &env,
+                "PINTEREST_TOKEN_TTL_SECS",
+                300,
+                0,
+                86_400,
+            )?),
+            max_concurrency: number(&env, "PINTEREST_MAX_CONCURRENCY", 4, 1, 64)?,
+            max_body_bytes: number(
+                &env,
+                "PINTEREST_MAX_BODY_BYTES",
+                1_048_576,
+                1_024,
+                10_485_760,
+            )?,
+            metrics_namespace: var(&env, "PINTEREST_METRICS_NAMESPACE")
+                .unwrap_or_else(|| "PinterestDestination".to_string()),
+            mapper: mapper_from_env(&env)?,
+        })
+    }
+}
+
+/// `https` only, except a loopback `http` URL (local fakes in tests); no trailing slash.
+fn api_base_url(raw: Option<String>) -> Result<String, ConfigError> {
+    const NAME: &str = "PINTEREST_API_BASE_URL";
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_API_BASE_URL.to_string());
+    };
+    let url = url::Url::parse(&raw).map_err(|e| invalid(NAME, format!("not a URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(invalid(
+                NAME,
+                "must be https (plain http is accepted for loopback addresses only)",
+            ));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(NAME, "must not have a query or fragment"));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+/// The mapping settings alone (what the CLI's `map` needs: no advertiser id, no token).
+pub fn mapper_from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Mapper, ConfigError> {
+    let mut mapper = Mapper::default();
+    if let Some(cookie) = var(env, "PINTEREST_CLICK_ID_COOKIE") {
+        if cookie.contains(['=', ';', ',', ' ']) {
+            return Err(invalid(
+                "PINTEREST_CLICK_ID_COOKIE",
+                "not a valid cookie name",
+            ));
+        }
+        mapper.click_id_cookie = cookie;
+    }
+    mapper.max_event_age_secs = number(
+        env,
+        "PINTEREST_MAX_EVENT_AGE_SECS",
+        mapper.max_event_age_secs,
+        60,
+        315_360_000,
+    )?;
+    let document = match (
+        var(env, "PINTEREST_MAPPING"),
+        var(env, "PINTEREST_MAPPING_FILE"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "PINTEREST_MAPPING",
+                "set either PINTEREST_MAPPING or PINTEREST_MAPPING_FILE, not both",
+            ));
+        }
+        (Some(inline), None) => Some(("PINTEREST_MAPPING", inline)),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                invalid("PINTEREST_MAPPING_FILE", format!("cannot read {path}: {e}"))
+            })?;
+            Some(("PINTEREST_MAPPING_FILE", text))
+        }
+        (None, None) => None,
+    };
+    if let Some((name, text)) = document {
+        apply_mapping_document(&mut mapper, &text)
+            .map_err(|e| invalid(format!("{name}: {}", e.name), e.reason))?;
+    }
+    Ok(mapper)
+}
+
+/// Applies a smart-mapping document; errors name the offending key.
+pub fn apply_mapping_document(mapper: &mut Mapper, text: &str) -> Result<(), ConfigError> {
+    let document: Value =
+        serde_json::from_str(text).map_err(|e| invalid("document", format!("not JSON ({e})")))?;
+    let Value::Object(document) = document else {
+        return Err(invalid("document", "expected a JSON object"));
+    };
+    for (key, value) in &document {
+        match key.as_str() {
+            "fields" => {
+                for (field_name, source) in object(key, value)? {
+                    let at = format!("fields.{field_name}");
+                    let field = Field::from_name(field_name).ok_or_else(|| {
+                        invalid(
+                            &at,
+                            "unknown Pinterest field (see the field table in the README)",
+                        )
+                    })?;
+                    let source = source.as_str().ok_or_else(|| {
+                        invalid(
+                            &at,
+                            "expected a source path string such as \"user.custom_email\"",
+                        )
+                    })?;
+                    let path =
+                        Path::parse(source.trim()).map_err(|e| invalid(&at, e.to_string()))?;
+                    mapper.sources.set(field, path);
+                }
+            }
+            "event_names" => {
+                for (from, to) in object(key, value)? {
+                    let at = format!("event_names.{from}");
+                    let to = to
+                        .as_str()
+                        .and_then(|t| pinterest_event_name(t.trim()))
+                        .ok_or_else(|| {
+                            invalid(
+                                &at,
+                                "expected a Pinterest event name: add_to_cart, checkout, custom, lead, \
+                                 page_visit, search, signup, view_category or watch_video",
+                            )
+                        })?;
+                    if from.trim().is_empty() {
+                        return Err(invalid(&at, "empty Commanders Act event name"));
+                    }
+                    mapper.names.set(from, to);
+                }
+            }
+            "unmapped_events" => {
+                let policy = match value.as_str() {
+                    Some("skip") => Unmapped::Skip,
+                    Some("custom") => Unmapped::Custom,
+                    _ => return Err(invalid(key, "expected \"skip\" or \"custom\"")),
+                };
+                mapper.names.set_unmapped(policy);
+            }
+            other => {
+                return Err(invalid(
+                    other,
+                    "unknown key (expected fields, event_names or unmapped_events)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn object<'a>(
+    key: &str,
+    value: &'a Value,
+) -> Result<&'a serde_json::Map<String, Value>, ConfigError> {
+    value
+        .as_object()
+        .ok_or_else(|| invalid(key, "expected a JSON object"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_advertiser_id_is_set() {
+        let s = Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "549755885175")])).unwrap();
+        assert_eq!(s.ad_account_id, "549755885175");
+        assert_eq!(s.token, TokenSetting::None);
+        assert!(!s.test_mode);
+        assert_eq!(s.api_base_url, DEFAULT_API_BASE_URL);
+        assert_eq!(s.token_ttl, Duration::from_secs(300));
+        assert_eq!(s.max_concurrency, 4);
+        assert_eq!(s.max_body_bytes, 1_048_576);
+        assert_eq!(s.mapper.click_id_cookie, "_epik");
+        assert_eq!(s.mapper.max_event_age_secs, 604_800);
+    }
+
+    #[test]
+    fn advertiser_id_must_be_up_to_18_digits() {
+        for bad in ["", "12a", "1234567890123456789", "-1"] {
+            let err = Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", bad)])).unwrap_err();
+            assert_eq!(err.name, "PINTEREST_AD_ACCOUNT_ID", "{bad}");
+        }
+        assert!(
+            Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "123456789012345678")])).is_ok()
+        );
+    }
+
+    #[test]
+    fn secret_id_wins_over_a_local_token_and_the_token_never_prints() {
+        let s = Settings::from_env(env(&[
+            ("PINTEREST_AD_ACCOUNT_ID", "1"),
+            ("PINTEREST_TOKEN_SECRET_ID", "pinterest/creds"),
+            ("PINTEREST_ACCESS_TOKEN", "pina_SECRET"),
+        ]))
+        .unwrap();
+        assert_eq!(s.token, TokenSetting::SecretId("pinterest/creds".into()));
+        let s = Settings::from_env(env(&[
+            ("PINTEREST_AD_ACCOUNT_ID", "1"),
+            ("PINTEREST_ACCESS_TOKEN", "pina_SECRET"),
+        ]))
+        .unwrap();
+        assert!(!format!("{s:?}").contains("pina_SECRET"));
+    }
+
+    #[test]
+    fn malformed_settings_name_the_variable() {
+        let cases = [
+            ("PINTEREST_TEST_MODE", "maybe"),
+            ("PINTEREST_MAX_CONCURRENCY", "0"),
+            ("PINTEREST_MAX_CONCURRENCY", "many"),
+            ("PINTEREST_TOKEN_TTL_SECS", "-5"),
+            ("PINTEREST_MAX_BODY_BYTES", "12"),
+            ("PINTEREST_MAX_EVENT_AGE_SECS", "x"),
+            ("PINTEREST_API_BASE_URL", "http://api.pinterest.com/v5"),
+            ("PINTEREST_API_BASE_URL", "not a url"),
+            ("PINTEREST_CLICK_ID_COOKIE", "a=b"),
+        ];
+        for (name, value) in cases {
+            let err = Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "1"), (name, value)]))
+                .unwrap_err();
+            assert_eq!(err.name, name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn test_mode_and_loopback_base_url() {
+        let s = Settings::from_env(env(&[
+            ("PINTEREST_AD_ACCOUNT_ID", "1"),
+            ("PINTEREST_TEST_MODE", "Yes"),
+            ("PINTEREST_API_BASE_URL", "http://127.0.0.1:8080/v5/"),
+        ]))
+        .unwrap();
+        assert!(s.test_mode);
+        assert_eq!(s.api_base_url, "http://127.0.0.1:8080/v5");
+    }
+
+    #[test]
+    fn mapping_document_repoints_fields_and_names() {
+        let mut mapper = Mapper::default();
+        let doc = json!({
+            "fields": {"user_data.em": "user.custom_email", "custom_data.value": "revenue"},
+            "event_names": {"newsletter_optin": "lead"},
+            "unmapped_events": "custom"
+        });
+        apply_mapping_document(&mut mapper, &doc.to_string()).unwrap();
+        assert_eq!(
+            mapper.sources.of(Field::Em)[0].to_string(),
+            "user.custom_email"
+        );
+        assert_eq!(mapper.sources.of(Field::Value)[0].to_string(), "revenue");
+        assert_eq!(mapper.names.resolve("newsletter_optin"), Some("lead"));
+        assert_eq!(mapper.names.resolve("anything"), Some("custom"));
+    }
+
+    #[test]
+    fn bad_mapping_documents_name_the_offending_key() {
+        let cases = [
+            ("not json", "PINTEREST_MAPPING: document"),
+            ("[1]", "PINTEREST_MAPPING: document"),
+            (r#"{"feilds": {}}"#, "PINTEREST_MAPPING: feilds"),
+            (
+                r#"{"fields": {"user_data.email": "x"}}"#,
+                "PINTEREST_MAPPING: fields.user_data.email",
+            ),
+            (
+                r#"{"fields": {"user_data.em": 3}}"#,
+                "PINTEREST_MAPPING: fields.user_data.em",
+            ),
+            (
+                r#"{"fields": {"user_data.em": "a..b"}}"#,
+                "PINTEREST_MAPPING: fields.user_data.em",
+            ),
+            (r#"{"fields": []}"#, "PINTEREST_MAPPING: fields"),
+            (
+                r#"{"event_names": {"x": "purchase"}}"#,
+                "PINTEREST_MAPPING: event_names.x",
+            ),
+            (
+                r#"{"unmapped_events": "drop"}"#,
+                "PINTEREST_MAPPING: unmapped_events",
+            ),
+        ];
+        for (doc, name) in cases {
+            let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).unwrap_err();
+            assert_eq!(err.name, name, "{doc}");
+        }
+    }
+
+    #[test]
+    fn mapping_file_is_read_and_both_sources_conflict() {
+        let dir = std::env::temp_dir().join(format!("pinterest-mapping-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mapping.json");
+        std::fs::write(&file, r#"{"event_names": {"optin": "signup"}}"#).unwrap();
+        let path = file.to_string_lossy().to_string();
+        let mapper = mapper_from_env(&env(&[("PINTEREST_MAPPING_FILE", &path)])).unwrap();
+        assert_eq!(mapper.names.resolve("optin"), Some("signup"));
+        let err = mapper_from_env(&env(&[
+            ("PINTEREST_MAPPING_FILE", &path),
+            ("PINTEREST_MAPPING", "{}"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.name, "PINTEREST_MAPPING");
+        let err = mapper_from_env(&env(&[("PINTEREST_MAPPING_FILE", "/nonexistent/m.json")]))
+            .unwrap_err();
+        assert_eq!(err.name, "PINTEREST_MAPPING_FILE");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

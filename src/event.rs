@@ -1,0 +1,315 @@
+//! Tolerant reading of a Commanders Act event: dotted paths, numbers-or-strings, booleans, timestamps.
+
+use serde_json::Value;
+use std::fmt;
+use time::format_description::well_known::Iso8601;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// A dotted source path such as `context.device.ip` or `items.0.id`, split once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Segment {
+    key: String,
+    index: Option<usize>,
+}
+
+/// Why a path could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a dotted path (empty segment)")]
+pub struct BadPath(pub String);
+
+impl Path {
+    /// Parses `a.b.0.c`; an empty path or an empty segment is an error.
+    pub fn parse(text: &str) -> Result<Self, BadPath> {
+        let segments = text
+            .split('.')
+            .map(|key| {
+                if key.is_empty() {
+                    Err(BadPath(text.to_string()))
+                } else {
+                    Ok(Segment {
+                        key: key.to_string(),
+                        index: key.parse().ok(),
+                    })
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            text: text.to_string(),
+            segments,
+        })
+    }
+
+    /// The value at this path; `null` counts as absent.
+    pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        let mut current = root;
+        for segment in &self.segments {
+            current = match current {
+                Value::Object(map) => map.get(&segment.key)?,
+                Value::Array(items) => items.get(segment.index?)?,
+                _ => return None,
+            };
+        }
+        (!current.is_null()).then_some(current)
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What a value of the wrong shape is reported as (never the value itself: it may be personal data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// The JSON type cannot stand for this kind of value (e.g. an object where text is expected).
+    WrongType(&'static str),
+    /// The type is right but the content is not (e.g. `"maybe"` for a boolean).
+    Invalid(&'static str),
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WrongType(expected) => write!(f, "expected {expected}"),
+            Self::Invalid(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// Text from a string (trimmed) or a number; `Ok(None)` for a blank string.
+pub fn text(value: &Value) -> Result<Option<String>, Unreadable> {
+    match value {
+        Value::String(s) => {
+            let trimmed = s.trim();
+            Ok((!trimmed.is_empty()).then(|| trimmed.to_string()))
+        }
+        Value::Number(n) => Ok(Some(n.to_string())),
+        _ => Err(Unreadable::WrongType("a string or a number")),
+    }
+}
+
+/// A boolean, or an equivalent string or number: `true/false`, `1/0`, `yes/no`, `on/off` (any case).
+pub fn boolean(value: &Value) -> Result<bool, Unreadable> {
+    let word = match value {
+        Value::Bool(b) => return Ok(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x == 1.0 => return Ok(true),
+            Some(x) if x == 0.0 => return Ok(false),
+            _ => {
+                return Err(Unreadable::Invalid(
+                    "a number other than 1 or 0 is not a boolean",
+                ));
+            }
+        },
+        Value::String(s) => s.trim().to_ascii_lowercase(),
+        _ => return Err(Unreadable::WrongType("a boolean or an equivalent string")),
+    };
+    match word.as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Unreadable::Invalid(
+            "not a boolean (expected true/false, 1/0, yes/no or on/off)",
+        )),
+    }
+}
+
+/// A whole number from a JSON integer, a float without fraction, or a string of digits.
+pub fn integer(value: &Value) -> Result<i64, Unreadable> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15)
+                    .map(|x| x as i64)
+            })
+            .ok_or(Unreadable::Invalid("not a whole number in range")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| Unreadable::Invalid("not a whole number")),
+        _ => Err(Unreadable::WrongType(
+            "a whole number or a string of digits",
+        )),
+    }
+}
+
+/// A decimal amount as text, exactly as given (`19.9` stays `19.9`); strings must look like `-12.34`.
+pub fn decimal(value: &Value) -> Result<String, Unreadable> {
+    match value {
+        Value::Number(n) => Ok(n.to_string()),
+        Value::String(s) => {
+            let t = s.trim();
+            let digits = t.strip_prefix('-').unwrap_or(t);
+            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+            let all_digits =
+                |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            if all_digits(whole) && all_digits(fraction) {
+                Ok(t.to_string())
+            } else {
+                Err(Unreadable::Invalid("not a decimal number such as 19.90"))
+            }
+        }
+        _ => Err(Unreadable::WrongType("a number or a decimal string")),
+    }
+}
+
+/// Epoch values at or above this are milliseconds; below, seconds (SPEC §2).
+const MILLIS_THRESHOLD: i64 = 100_000_000_000;
+
+/// Unix seconds from epoch milliseconds or seconds (number or digit string) or an ISO-8601 date-time.
+///
+/// Milliseconds are floored. An ISO string without offset is read as UTC.
+pub fn timestamp(value: &Value) -> Result<i64, Unreadable> {
+    let epoch = match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|x| x.is_finite() && x.abs() < 9.0e18)
+                    .map(|x| x.floor() as i64)
+            })
+            .ok_or(Unreadable::Invalid("a number out of range for a timestamp"))?,
+        Value::String(s) => {
+            let t = s.trim();
+            match t.parse::<i64>() {
+                Ok(n) => n,
+                Err(_) => return iso8601(t),
+            }
+        }
+        _ => {
+            return Err(Unreadable::WrongType(
+                "epoch milliseconds or seconds, or an ISO-8601 date-time",
+            ));
+        }
+    };
+    Ok(if epoch.abs() >= MILLIS_THRESHOLD {
+        epoch.div_euclid(1000)
+    } else {
+        epoch
+    })
+}
+
+fn iso8601(text: &str) -> Result<i64, Unreadable> {
+    OffsetDateTime::parse(text, &Iso8601::DEFAULT)
+        .or_else(|_| {
+            PrimitiveDateTime::parse(text, &Iso8601::DEFAULT)
+                .map(|t| t.assume_offset(UtcOffset::UTC))
+        })
+        .map(OffsetDateTime::unix_timestamp)
+        .map_err(|_| {
+            Unreadable::Invalid("not epoch seconds/milliseconds nor an ISO-8601 date-time")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_walk_objects_and_arrays_and_treat_null_as_absent() {
+        let event = json!({"a": {"b": [{"c": 1}, {"c": null}]}, "0": "zero"});
+        let get = |p: &str| Path::parse(p).unwrap().get(&event).cloned();
+        assert_eq!(get("a.b.0.c"), Some(json!(1)));
+        assert_eq!(get("a.b.1.c"), None);
+        assert_eq!(get("a.b.7.c"), None);
+        assert_eq!(get("a.b.x"), None);
+        assert_eq!(get("0"), Some(json!("zero")));
+        assert_eq!(get("a.b.0.c.d"), None);
+        assert!(Path::parse("a..b").is_err());
+        assert!(Path::parse("").is_err());
+    }
+
+    #[test]
+    fn text_accepts_strings_and_numbers() {
+        assert_eq!(text(&json!("  x ")), Ok(Some("x".into())));
+        assert_eq!(text(&json!("   ")), Ok(None));
+        assert_eq!(text(&json!(12345)), Ok(Some("12345".into())));
+        assert_eq!(text(&json!(1.5)), Ok(Some("1.5".into())));
+        assert!(text(&json!({"a": 1})).is_err());
+        assert!(text(&json!(true)).is_err());
+    }
+
+    #[test]
+    fn booleans_accept_equivalent_strings_and_numbers() {
+        for yes in [
+            json!(true),
+            json!("TRUE"),
+            json!(" yes "),
+            json!("On"),
+            json!("1"),
+            json!(1),
+        ] {
+            assert_eq!(boolean(&yes), Ok(true), "{yes}");
+        }
+        for no in [
+            json!(false),
+            json!("false"),
+            json!("NO"),
+            json!("off"),
+            json!("0"),
+            json!(0),
+        ] {
+            assert_eq!(boolean(&no), Ok(false), "{no}");
+        }
+        assert!(boolean(&json!("maybe")).is_err());
+        assert!(boolean(&json!(2)).is_err());
+        assert!(boolean(&json!([true])).is_err());
+    }
+
+    #[test]
+    fn integers_accept_digit_strings_and_whole_floats() {
+        assert_eq!(integer(&json!(3)), Ok(3));
+        assert_eq!(integer(&json!("3")), Ok(3));
+        assert_eq!(integer(&json!(2.0)), Ok(2));
+        assert!(integer(&json!(2.5)).is_err());
+        assert!(integer(&json!("two")).is_err());
+        assert!(integer(&json!(1e300)).is_err());
+    }
+
+    #[test]
+    fn decimals_are_kept_as_given() {
+        assert_eq!(decimal(&json!(19.9)), Ok("19.9".into()));
+        assert_eq!(decimal(&json!(22.53)), Ok("22.53".into()));
+        assert_eq!(decimal(&json!(0)), Ok("0".into()));
+        assert_eq!(decimal(&json!("19.90")), Ok("19.90".into()));
+        assert_eq!(decimal(&json!(" -5 ")), Ok("-5".into()));
+        for bad in [
+            json!("19,90"),
+            json!("abc"),
+            json!("1."),
+            json!(".5"),
+            json!("--1"),
+            json!([1]),
+        ] {
+            assert!(decimal(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_in_all_three_forms() {
+        assert_eq!(timestamp(&json!(1673571636026_i64)), Ok(1673571636));
+        assert_eq!(timestamp(&json!("1639044446636")), Ok(1639044446));
+        assert_eq!(timestamp(&json!(1673571636)), Ok(1673571636));
+        assert_eq!(timestamp(&json!("1673571636")), Ok(1673571636));
+        assert_eq!(timestamp(&json!(1673571636.9)), Ok(1673571636));
+        // 2025-04-18T05:53:39Z
+        assert_eq!(
+            timestamp(&json!("2025-04-18T07:53:39.974+02:00")),
+            Ok(1744955619)
+        );
+        assert_eq!(timestamp(&json!("2025-04-18T05:53:39Z")), Ok(1744955619));
+        assert_eq!(timestamp(&json!("2025-04-18T05:53:39")), Ok(1744955619));
+        assert!(timestamp(&json!("yesterday")).is_err());
+        assert!(timestamp(&json!({"t": 1})).is_err());
+        assert!(timestamp(&json!(1e300)).is_err());
+    }
+}

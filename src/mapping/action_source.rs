@@ -1,0 +1,98 @@
+//! Derivation of `action_source` when the event does not state it (SPEC §4).
+
+use crate::event::{Path, text};
+use crate::pinterest::model::ActionSource;
+use serde_json::Value;
+use std::sync::LazyLock;
+
+static ROOT_TYPE: LazyLock<Option<Path>> = LazyLock::new(|| Path::parse("type").ok());
+static APP: LazyLock<Option<Path>> = LazyLock::new(|| Path::parse("context.app").ok());
+static OS_HINTS: LazyLock<Vec<Path>> = LazyLock::new(|| {
+    [
+        "context.device.os.name",
+        "context.device.type",
+        "context.device.user_agent",
+    ]
+    .iter()
+    .filter_map(|p| Path::parse(p).ok())
+    .collect()
+});
+
+/// The derived source, and whether an app context had no recognisable OS (then `web`).
+pub fn derive(event: &Value) -> (ActionSource, bool) {
+    let read = |path: &Option<Path>| path.as_ref().and_then(|p| p.get(event));
+    if let Some(kind) = read(&ROOT_TYPE).and_then(|v| text(v).ok().flatten())
+        && kind.eq_ignore_ascii_case("offline")
+    {
+        return (ActionSource::Offline, false);
+    }
+    let is_app = matches!(read(&APP), Some(Value::Object(app)) if !app.is_empty());
+    if !is_app {
+        return (ActionSource::Web, false);
+    }
+    let os = OS_HINTS
+        .iter()
+        .filter_map(|path| path.get(event).and_then(|v| text(v).ok().flatten()))
+        .find_map(|hint| app_platform(&hint));
+    match os {
+        Some(source) => (source, false),
+        None => (ActionSource::Web, true),
+    }
+}
+
+/// Android or iOS from an OS name, device type or user agent.
+fn app_platform(hint: &str) -> Option<ActionSource> {
+    let hint = hint.to_ascii_lowercase();
+    if hint.contains("android") {
+        Some(ActionSource::AppAndroid)
+    } else if ["ios", "ipados", "iphone", "ipad", "ipod"]
+        .iter()
+        .any(|word| hint.contains(word))
+    {
+        Some(ActionSource::AppIos)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn offline_type_wins() {
+        let event = json!({"type": "Offline", "context": {"app": {"name": "x"}, "device": {"os": {"name": "android"}}}});
+        assert_eq!(derive(&event), (ActionSource::Offline, false));
+    }
+
+    #[test]
+    fn app_context_uses_os_then_type_then_user_agent() {
+        let android =
+            json!({"context": {"app": {"name": "x"}, "device": {"os": {"name": "Android"}}}});
+        assert_eq!(derive(&android).0, ActionSource::AppAndroid);
+        let ipados =
+            json!({"context": {"app": {"name": "x"}, "device": {"os": {"name": "iPadOS"}}}});
+        assert_eq!(derive(&ipados).0, ActionSource::AppIos);
+        let by_type = json!({"context": {"app": {"name": "x"}, "device": {"type": "android"}}});
+        assert_eq!(derive(&by_type).0, ActionSource::AppAndroid);
+        let by_ua = json!({"context": {"app": {"name": "x"}, "device": {"user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}}});
+        assert_eq!(derive(&by_ua).0, ActionSource::AppIos);
+    }
+
+    #[test]
+    fn web_otherwise_and_flags_an_app_without_os() {
+        assert_eq!(
+            derive(&json!({"context": {"page": {"url": "https://x"}}})),
+            (ActionSource::Web, false)
+        );
+        assert_eq!(
+            derive(&json!({"context": {"app": {}}})),
+            (ActionSource::Web, false)
+        );
+        assert_eq!(
+            derive(&json!({"context": {"app": {"name": "x"}}})),
+            (ActionSource::Web, true)
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! Pinterest click id fallbacks: the `epik` query parameter of the page URL, then a cookie.
+
+use cookie::Cookie;
+use url::Url;
+
+/// The `epik` query parameter of `page_url`, URL-decoded, if present and non-blank.
+pub fn from_url(page_url: &str) -> Option<String> {
+    let url = Url::parse(page_url.trim()).ok()?;
+    url.query_pairs()
+        .find(|(key, _)| key == "epik")
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|value| !value.is_empty())
+}
+
+/// The value of cookie `name` in a `Cookie` header string, URL-decoded, if present and non-blank.
+pub fn from_cookies(header: &str, name: &str) -> Option<String> {
+    Cookie::split_parse_encoded(header)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().trim().to_string())
+        .filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_decodes_the_epik_parameter() {
+        assert_eq!(
+            from_url("https://shop.example/p?utm=x&epik=dj0yJnU9%2Fabc&b=1").as_deref(),
+            Some("dj0yJnU9/abc")
+        );
+        assert_eq!(from_url("https://shop.example/p?epik="), None);
+        assert_eq!(from_url("https://shop.example/p?q=1"), None);
+        assert_eq!(from_url("not a url"), None);
+    }
+
+    #[test]
+    fn reads_and_decodes_the_named_cookie() {
+        let header = "_fbp=123; _epik=dj0y%2FJnU9; other=1";
+        assert_eq!(from_cookies(header, "_epik").as_deref(), Some("dj0y/JnU9"));
+        assert_eq!(from_cookies(header, "missing"), None);
+        assert_eq!(from_cookies("garbage;;=;", "_epik"), None);
+        assert_eq!(from_cookies("", "_epik"), None);
+    }
+}

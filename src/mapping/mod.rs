@@ -1,0 +1,490 @@
+//! Mapping of one Commanders Act event to one Pinterest conversion event: pure, no I/O, clock injected.
+
+pub mod action_source;
+pub mod click_id;
+pub mod fields;
+pub mod names;
+
+use crate::event::{self, Path, Unreadable};
+use crate::normalize::{self, HashedField, Omitted};
+use crate::pinterest::model::{
+    ActionSource, Content, ConversionEvent, CustomData, Hashed, UserData,
+};
+use fields::{Field, FieldSources};
+use names::EventNames;
+use serde_json::Value;
+use std::sync::LazyLock;
+
+/// Events more than this far in the future are rejected (SPEC §4).
+pub const MAX_FUTURE_SECS: i64 = 300;
+/// Default oldest accepted event: 7 days.
+pub const DEFAULT_MAX_EVENT_AGE_SECS: i64 = 7 * 24 * 3600;
+/// Default cookie holding the click id.
+pub const DEFAULT_CLICK_ID_COOKIE: &str = "_epik";
+
+/// Everything mapping needs, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct Mapper {
+    pub names: EventNames,
+    pub sources: FieldSources,
+    pub click_id_cookie: String,
+    pub max_event_age_secs: i64,
+}
+
+impl Default for Mapper {
+    fn default() -> Self {
+        Self {
+            names: EventNames::default(),
+            sources: FieldSources::default(),
+            click_id_cookie: DEFAULT_CLICK_ID_COOKIE.to_string(),
+            max_event_age_secs: DEFAULT_MAX_EVENT_AGE_SECS,
+        }
+    }
+}
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Mapped(Box<ConversionEvent>),
+    /// Not sent: no event-name mapping. The reason names the event name.
+    Skipped(String),
+    /// Permanently invalid; the reason names the field(s), never personal data.
+    Rejected(String),
+}
+
+/// The outcome plus what the caller should log or report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub outcome: Outcome,
+    /// The event's id when it has one (for reporting, even when rejected).
+    pub event_id: Option<String>,
+    /// Non-fatal problems (values ignored), naming the field and reason only.
+    pub warnings: Vec<String>,
+}
+
+/// Item sub-paths, relative to one element of the items array.
+struct ItemPaths {
+    id: [Path; 2],
+    price: [Path; 2],
+    quantity: Path,
+    name: Path,
+    brand: Path,
+    category: Path,
+}
+
+static ITEM: LazyLock<Option<ItemPaths>> = LazyLock::new(|| {
+    let p = |s: &str| Path::parse(s).ok();
+    Some(ItemPaths {
+        id: [p("id")?, p("product.id")?],
+        price: [p("product.price")?, p("price")?],
+        quantity: p("quantity")?,
+        name: p("product.name")?,
+        brand: p("product.brand")?,
+        category: p("product.category_1")?,
+    })
+});
+
+static COOKIE_PATHS: LazyLock<Vec<Path>> = LazyLock::new(|| {
+    ["context.device.cookie", "context.cookie"]
+        .iter()
+        .filter_map(|p| Path::parse(p).ok())
+        .collect()
+});
+
+/// Reads fields of one event, collecting warnings and rejection reasons as it goes.
+struct Reader<'a> {
+    mapper: &'a Mapper,
+    event: &'a Value,
+    warnings: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl<'a> Reader<'a> {
+    /// The first source of `field` that `read` accepts; unreadable values are warned about and skipped.
+    fn first<T>(
+        &mut self,
+        field: Field,
+        read: impl Fn(&'a Value) -> Result<Option<T>, Unreadable>,
+    ) -> Option<T> {
+        self.first_at(field, read).map(|(found, _)| found)
+    }
+
+    /// Like [`Reader::first`], also returning the path the value came from.
+    fn first_at<T>(
+        &mut self,
+        field: Field,
+        read: impl Fn(&'a Value) -> Result<Option<T>, Unreadable>,
+    ) -> Option<(T, &'a Path)> {
+        let mapper = self.mapper;
+        for path in mapper.sources.of(field) {
+            if let Some(value) = path.get(self.event) {
+                match read(value) {
+                    Ok(Some(found)) => return Some((found, path)),
+                    Ok(None) => {}
+                    Err(why) => self.warn(field, path, &why.to_string()),
+                }
+            }
+        }
+        None
+    }
+
+    fn warn(&mut self, field: Field, path: &Path, why: &str) {
+        self.warnings
+            .push(format!("{} ({path}): {why}; ignored", field.name()));
+    }
+
+    fn text(&mut self, field: Field) -> Option<String> {
+        self.first(field, event::text)
+    }
+
+    fn boolean(&mut self, field: Field) -> Option<bool> {
+        self.first(field, |v| event::boolean(v).map(Some))
+    }
+
+    /// A `user_data` field, normalised and hashed; invalid values are warned about and omitted.
+    fn hashed(&mut self, field: Field, rule: HashedField, country: Option<&str>) -> Option<Hashed> {
+        let (raw, path) = self.first_at(field, event::text)?;
+        match normalize::hash(rule, &raw, country) {
+            Ok(hashed) => Some(hashed),
+            Err(Omitted::Empty) => None,
+            Err(Omitted::Invalid(why)) => {
+                self.warn(field, path, why);
+                None
+            }
+        }
+    }
+}
+
+impl Mapper {
+    /// Maps one event. `now` is Unix seconds, injected so that mapping is reproducible.
+    pub fn map(&self, event: &Value, now: i64) -> Mapping {
+        let mut reader = Reader {
+            mapper: self,
+            event,
+            warnings: Vec::new(),
+            errors: Vec::new(),
+        };
+        let outcome = if event.is_object() {
+            self.map_object(&mut reader, now)
+        } else {
+            Err(Outcome::Rejected(format!(
+                "event: expected a JSON object, got {}",
+                json_kind(event)
+            )))
+        };
+        let event_id = match &outcome {
+            Ok(mapped) => Some(mapped.event_id.clone()),
+            Err(_) if event.is_object() => reader.text(Field::EventId),
+            Err(_) => None,
+        };
+        Mapping {
+            outcome: outcome.map_or_else(|o| o, |e| Outcome::Mapped(Box::new(e))),
+            event_id,
+            warnings: reader.warnings,
+        }
+    }
+
+    fn map_object(&self, r: &mut Reader<'_>, now: i64) -> Result<ConversionEvent, Outcome> {
+        let Some(name) = r.text(Field::EventName) else {
+            return Err(Outcome::Rejected(format!(
+                "event_name: missing (looked at {})",
+                list(self.sources.of(Field::EventName))
+            )));
+        };
+        let Some(event_name) = self.names.resolve(&name) else {
+            return Err(Outcome::Skipped(format!(
+                "event_name '{}' has no Pinterest mapping",
+                name.chars().take(100).collect::<String>()
+            )));
+        };
+
+        let event_id = r.text(Field::EventId);
+        if event_id.is_none() {
+            r.errors.push(format!(
+                "event_id: missing (looked at {}); Pinterest needs it to deduplicate",
+                list(self.sources.of(Field::EventId))
+            ));
+        }
+        let event_time = self.event_time(r, now);
+        let action_source = self.action_source(r);
+        let user_data = self.user_data(r);
+        if user_data.em.is_none()
+            && user_data.hashed_maids.is_none()
+            && (user_data.client_ip_address.is_none() || user_data.client_user_agent.is_none())
+        {
+            r.errors.push(format!(
+                "user_data: no identity; needs user_data.em (from {}), or user_data.hashed_maids (from {}), \
+                 or both user_data.client_ip_address (from {}) and user_data.client_user_agent (from {})",
+                list(self.sources.of(Field::Em)),
+                list(self.sources.of(Field::HashedMaids)),
+                list(self.sources.of(Field::ClientIpAddress)),
+                list(self.sources.of(Field::ClientUserAgent)),
+            ));
+        }
+
+        let (Some(event_id), Some(event_time), Some(action_source)) =
+            (event_id, event_time, action_source)
+        else {
+            return Err(Outcome::Rejected(r.errors.join("; ")));
+        };
+        if !r.errors.is_empty() {
+            return Err(Outcome::Rejected(r.errors.join("; ")));
+        }
+
+        Ok(ConversionEvent {
+            event_name: event_name.to_string(),
+            action_source,
+            event_time,
+            event_id,
+            event_source_url: r.text(Field::EventSourceUrl),
+            opt_out: r.boolean(Field::OptOut),
+            app_id: r.text(Field::AppId),
+            app_name: r.text(Field::AppName),
+            app_version: r.text(Field::AppVersion),
+            device_brand: r.text(Field::DeviceBrand),
+            device_carrier: r.text(Field::DeviceCarrier),
+            device_model: r.text(Field::DeviceModel),
+            device_type: r.text(Field::DeviceType),
+            os_version: r.text(Field::OsVersion),
+            wifi: r.boolean(Field::Wifi),
+            language: r.first(Field::Language, |v| {
+                event::text(v)?.map(|t| language(&t)).transpose()
+            }),
+            user_data,
+            custom_data: self.custom_data(r),
+        })
+    }
+
+    /// `event_time` in seconds; absent → `now`; too far in the future or too old → an error.
+    fn event_time(&self, r: &mut Reader<'_>, now: i64) -> Option<i64> {
+        let mut unreadable = None;
+        for path in self.sources.of(Field::EventTime) {
+            if let Some(value) = path.get(r.event) {
+                match event::timestamp(value) {
+                    Ok(t) => return self.check_time(r, path, t, now),
+                    Err(why) => unreadable = Some(format!("event_time ({path}): {why}")),
+                }
+            }
+        }
+        match unreadable {
+            Some(error) => {
+                r.errors.push(error);
+                None
+            }
+            None => Some(now),
+        }
+    }
+
+    fn check_time(&self, r: &mut Reader<'_>, path: &Path, t: i64, now: i64) -> Option<i64> {
+        if t > now.saturating_add(MAX_FUTURE_SECS) {
+            r.errors.push(format!(
+                "event_time ({path}): {}s in the future (more than {MAX_FUTURE_SECS}s ahead of now)",
+                t.saturating_sub(now)
+            ));
+            None
+        } else if t < now.saturating_sub(self.max_event_age_secs) {
+            r.errors.push(format!(
+                "event_time ({path}): older than the oldest accepted age of {}s",
+                self.max_event_age_secs
+            ));
+            None
+        } else {
+            Some(t)
+        }
+    }
+
+    /// Explicit `action_source` (an invalid one rejects the event), else derived.
+    fn action_source(&self, r: &mut Reader<'_>) -> Option<ActionSource> {
+        if let Some(raw) = r.text(Field::ActionSource) {
+            let parsed = ActionSource::parse(&raw);
+            if parsed.is_none() {
+                r.errors.push(format!(
+                    "action_source ({}): not one of app_android, app_ios, web, offline",
+                    list(self.sources.of(Field::ActionSource))
+                ));
+            }
+            return parsed;
+        }
+        let (derived, unknown_app_os) = action_source::derive(r.event);
+        if unknown_app_os {
+            r.warnings
+                .push("action_source: app context without a recognisable Android or iOS system; sent as web".into());
+        }
+        Some(derived)
+    }
+
+    fn user_data(&self, r: &mut Reader<'_>) -> UserData {
+        let country = r
+            .text(Field::Country)
+            .and_then(|raw| normalize::normalize(HashedField::Country, &raw, None).ok());
+        let country = country.as_deref();
+        let mut hashed = |field: Field| {
+            let rule = field.hashed()?;
+            r.hashed(field, rule, country)
+        };
+        UserData {
+            em: hashed(Field::Em),
+            hashed_maids: hashed(Field::HashedMaids),
+            ph: hashed(Field::Ph),
+            ge: hashed(Field::Ge),
+            db: hashed(Field::Db),
+            ln: hashed(Field::Ln),
+            fn_: hashed(Field::Fn),
+            ct: hashed(Field::Ct),
+            st: hashed(Field::St),
+            zp: hashed(Field::Zp),
+            country: hashed(Field::Country),
+            external_id: hashed(Field::ExternalId),
+            client_ip_address: r.text(Field::ClientIpAddress),
+            client_user_agent: r.text(Field::ClientUserAgent),
+            click_id: self.click_id(r),
+        }
+    }
+
+    /// Explicit click id → `epik` parameter of the page URL → the configured cookie.
+    fn click_id(&self, r: &mut Reader<'_>) -> Option<String> {
+        r.text(Field::ClickId)
+            .or_else(|| {
+                self.sources
+                    .of(Field::EventSourceUrl)
+                    .iter()
+                    .filter_map(|p| p.get(r.event).and_then(|v| v.as_str()))
+                    .find_map(click_id::from_url)
+            })
+            .or_else(|| {
+                COOKIE_PATHS
+                    .iter()
+                    .filter_map(|p| p.get(r.event).and_then(|v| v.as_str()))
+                    .find_map(|header| click_id::from_cookies(header, &self.click_id_cookie))
+            })
+    }
+
+    fn custom_data<'a>(&self, r: &mut Reader<'a>) -> CustomData {
+        let items = |r: &mut Reader<'a>, field: Field| -> &'a [Value] {
+            r.first(field, |v| match v {
+                Value::Array(items) => Ok(Some(items.as_slice())),
+                _ => Err(Unreadable::WrongType("an array of items")),
+            })
+            .unwrap_or_default()
+        };
+        let content_ids = items(r, Field::ContentIds)
+            .iter()
+            .filter_map(item_id)
+            .collect();
+        let contents = items(r, Field::Contents)
+            .iter()
+            .map(|item| content(r, item))
+            .filter(|c| !c.is_empty())
+            .collect();
+        let num_items = r.first(Field::NumItems, |v| match v {
+            Value::Array(items) => Ok((!items.is_empty()).then(|| items.len() as i64)),
+            other => event::integer(other).map(Some),
+        });
+        CustomData {
+            currency: r.first(Field::Currency, |v| {
+                event::text(v)?.map(|t| currency(&t)).transpose()
+            }),
+            value: r.first(Field::Value, |v| event::decimal(v).map(Some)),
+            content_ids,
+            contents,
+            num_items,
+            order_id: r.text(Field::OrderId),
+            search_string: r.text(Field::SearchString),
+            opt_out_type: r.text(Field::OptOutType),
+        }
+    }
+}
+
+/// The id of an item (`id`, else `product.id`); a scalar element is its own id.
+fn item_id(item: &Value) -> Option<String> {
+    match item {
+        Value::Object(_) => ITEM
+            .as_ref()?
+            .id
+            .iter()
+            .find_map(|p| p.get(item).and_then(|v| event::text(v).ok().flatten())),
+        scalar => event::text(scalar).ok().flatten(),
+    }
+}
+
+/// One `contents[]` entry from one item; unreadable values are warned about and left out.
+fn content(r: &mut Reader<'_>, item: &Value) -> Content {
+    let Some(paths) = ITEM.as_ref() else {
+        return Content::default();
+    };
+    if !item.is_object() {
+        return Content {
+            id: item_id(item),
+            ..Content::default()
+        };
+    }
+    let warn = |r: &mut Reader<'_>, what: &str, why: Unreadable| {
+        r.warnings
+            .push(format!("custom_data.contents ({what}): {why}; ignored"));
+    };
+    let text = |p: &Path| p.get(item).and_then(|v| event::text(v).ok().flatten());
+    let item_price = paths.price.iter().find_map(|p| {
+        let value = p.get(item)?;
+        event::decimal(value)
+            .map_err(|why| warn(r, "item price", why))
+            .ok()
+    });
+    let quantity = paths.quantity.get(item).and_then(|value| {
+        event::integer(value)
+            .map_err(|why| warn(r, "item quantity", why))
+            .ok()
+    });
+    Content {
+        id: item_id(item),
+        item_price,
+        quantity,
+        item_name: text(&paths.name),
+        item_brand: text(&paths.brand),
+        item_category: text(&paths.category),
+    }
+}
+
+/// ISO-639-1: the two letters before any region (`fr-FR` → `fr`).
+fn language(raw: &str) -> Result<String, Unreadable> {
+    let primary = raw.split(['-', '_']).next().unwrap_or_default();
+    if primary.len() == 2 && primary.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(primary.to_ascii_lowercase())
+    } else {
+        Err(Unreadable::Invalid(
+            "not an ISO-639-1 language code such as fr or fr-FR",
+        ))
+    }
+}
+
+/// ISO-4217: three letters, upper case.
+fn currency(raw: &str) -> Result<String, Unreadable> {
+    if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(raw.to_ascii_uppercase())
+    } else {
+        Err(Unreadable::Invalid(
+            "not an ISO-4217 currency code such as EUR",
+        ))
+    }
+}
+
+fn list(paths: &[Path]) -> String {
+    paths
+        .iter()
+        .map(Path::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,502 @@
+//! Unit tests of the mapping: every rule and fallback of SPEC §3–§5.
+
+use super::*;
+use crate::config::apply_mapping_document;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+const NOW: i64 = 1_764_000_000;
+
+fn sha(s: &str) -> Value {
+    json!([hex::encode(Sha256::digest(s.as_bytes()))])
+}
+
+/// A minimal valid web event, to which each test adds what it checks.
+fn base() -> Value {
+    json!({
+        "event_name": "purchase",
+        "context": {"event_id": "ev-1", "device": {"ip": "203.0.113.9", "user_agent": "UA/1.0"}}
+    })
+}
+
+fn with(mut event: Value, path: &str, value: Value) -> Value {
+    let mut at = &mut event;
+    let parts: Vec<&str> = path.split('.').collect();
+    for part in &parts[..parts.len() - 1] {
+        if !at.get(*part).is_some_and(Value::is_object) {
+            at[*part] = json!({});
+        }
+        at = &mut at[*part];
+    }
+    at[parts[parts.len() - 1]] = value;
+    event
+}
+
+fn mapped_with(mapper: &Mapper, event: &Value) -> Value {
+    match mapper.map(event, NOW).outcome {
+        Outcome::Mapped(e) => serde_json::to_value(*e).unwrap(),
+        other => panic!("expected mapped, got {other:?}"),
+    }
+}
+
+fn mapped(event: &Value) -> Value {
+    mapped_with(&Mapper::default(), event)
+}
+
+fn rejected(event: &Value) -> String {
+    match Mapper::default().map(event, NOW).outcome {
+        Outcome::Rejected(why) => why,
+        other => panic!("expected rejected, got {other:?}"),
+    }
+}
+
+#[test]
+fn minimal_event_maps_with_defaults() {
+    let out = mapped(&base());
+    assert_eq!(
+        out,
+        json!({
+            "event_name": "checkout",
+            "action_source": "web",
+            "event_time": NOW,
+            "event_id": "ev-1",
+            "user_data": {"client_ip_address": "203.0.113.9", "client_user_agent": "UA/1.0"}
+        })
+    );
+}
+
+#[test]
+fn event_names_follow_the_table_and_unmapped_are_skipped() {
+    let out = mapped(&with(base(), "event_name", json!("  View_Item ")));
+    assert_eq!(out["event_name"], "page_visit");
+    let m = Mapper::default().map(&with(base(), "event_name", json!("newsletter_optin")), NOW);
+    assert_eq!(
+        m.outcome,
+        Outcome::Skipped("event_name 'newsletter_optin' has no Pinterest mapping".into())
+    );
+    assert_eq!(m.event_id.as_deref(), Some("ev-1"));
+    let mut mapper = Mapper::default();
+    apply_mapping_document(&mut mapper, r#"{"unmapped_events":"custom"}"#).unwrap();
+    assert_eq!(
+        mapped_with(
+            &mapper,
+            &with(base(), "event_name", json!("newsletter_optin"))
+        )["event_name"],
+        "custom"
+    );
+}
+
+#[test]
+fn missing_event_name_or_non_object_is_rejected() {
+    let mut event = base();
+    event.as_object_mut().unwrap().remove("event_name");
+    assert!(rejected(&event).starts_with("event_name: missing"));
+    assert_eq!(
+        rejected(&json!([1])),
+        "event: expected a JSON object, got an array"
+    );
+    assert_eq!(
+        rejected(&json!("x")),
+        "event: expected a JSON object, got a string"
+    );
+}
+
+#[test]
+fn event_id_prefers_partners_then_context_and_is_required() {
+    let out = mapped(&with(base(), "partners.pinterest.event_id", json!("p-1")));
+    assert_eq!(out["event_id"], "p-1");
+    let out = mapped(&with(base(), "context.event_id", json!(12345)));
+    assert_eq!(out["event_id"], "12345");
+    let why = rejected(&with(base(), "context.event_id", json!("  ")));
+    assert!(why.contains("event_id: missing"), "{why}");
+    assert!(
+        why.contains("partners.pinterest.event_id, context.event_id"),
+        "{why}"
+    );
+}
+
+#[test]
+fn action_source_explicit_derived_and_invalid() {
+    let out = mapped(&with(
+        base(),
+        "partners.pinterest.action_source",
+        json!("APP_IOS"),
+    ));
+    assert_eq!(out["action_source"], "app_ios");
+    assert!(
+        rejected(&with(
+            base(),
+            "partners.pinterest.action_source",
+            json!("tv")
+        ))
+        .contains("action_source")
+    );
+    let out = mapped(&with(base(), "type", json!("offline")));
+    assert_eq!(out["action_source"], "offline");
+    let app = with(
+        with(base(), "context.app.name", json!("Shop")),
+        "context.device.os.name",
+        json!("Android"),
+    );
+    let out = mapped(&app);
+    assert_eq!(out["action_source"], "app_android");
+    assert_eq!(out["app_name"], "Shop");
+}
+
+#[test]
+fn event_time_forms_and_limits() {
+    let t = |v: Value| mapped(&with(base(), "context.event_timestamp", v))["event_time"].clone();
+    assert_eq!(t(json!((NOW - 60) * 1000 + 999)), json!(NOW - 60));
+    assert_eq!(t(json!(format!("{}", (NOW - 60) * 1000))), json!(NOW - 60));
+    assert_eq!(t(json!(NOW - 60)), json!(NOW - 60));
+    assert_eq!(t(json!("2025-11-24T15:00:00+01:00")), json!(1_763_992_800));
+    assert_eq!(t(json!(NOW + 300)), json!(NOW + 300));
+    let future = rejected(&with(base(), "context.event_timestamp", json!(NOW + 301)));
+    assert!(
+        future.contains("event_time (context.event_timestamp): 301s in the future"),
+        "{future}"
+    );
+    let old = rejected(&with(
+        base(),
+        "context.event_timestamp",
+        json!(NOW - 604_801),
+    ));
+    assert!(old.contains("older than"), "{old}");
+    assert_eq!(t(json!(NOW - 604_800)), json!(NOW - 604_800));
+    let bad = rejected(&with(
+        base(),
+        "context.event_timestamp",
+        json!("last tuesday"),
+    ));
+    assert!(
+        bad.starts_with("event_time (context.event_timestamp)"),
+        "{bad}"
+    );
+    let mut mapper = Mapper::default();
+    mapper.max_event_age_secs = 60;
+    assert!(matches!(
+        mapper
+            .map(
+                &with(base(), "context.event_timestamp", json!(NOW - 61)),
+                NOW
+            )
+            .outcome,
+        Outcome::Rejected(_)
+    ));
+}
+
+#[test]
+fn event_source_url_from_page_then_root() {
+    let out = mapped(&with(base(), "url", json!("https://shop.example/root")));
+    assert_eq!(out["event_source_url"], "https://shop.example/root");
+    let out = mapped(&with(
+        with(base(), "url", json!("https://r")),
+        "context.page.url",
+        json!("https://p"),
+    ));
+    assert_eq!(out["event_source_url"], "https://p");
+}
+
+#[test]
+fn booleans_accept_equivalent_strings_and_warn_otherwise() {
+    let out = mapped(&with(
+        with(base(), "partners.pinterest.opt_out", json!("Yes")),
+        "context.device.network.wifi",
+        json!(0),
+    ));
+    assert_eq!(out["opt_out"], true);
+    assert_eq!(out["wifi"], false);
+    let m = Mapper::default().map(
+        &with(base(), "partners.pinterest.opt_out", json!("perhaps")),
+        NOW,
+    );
+    assert!(matches!(m.outcome, Outcome::Mapped(ref e) if e.opt_out.is_none()));
+    assert_eq!(m.warnings.len(), 1);
+    assert!(
+        m.warnings[0].starts_with("opt_out (partners.pinterest.opt_out):"),
+        "{:?}",
+        m.warnings
+    );
+}
+
+#[test]
+fn app_and_device_fields_are_copied() {
+    let event = json!({
+        "event_name": "add_to_cart",
+        "context": {
+            "event_id": "e",
+            "app": {"namespace": "com.shop", "name": "Shop", "version": 2.1},
+            "device": {
+                "advertising_id": "AAAA-BBBB", "manufacturer": "Google", "model": "Pixel",
+                "type": "android", "os": {"name": "android", "version": "13"},
+                "network": {"carrier": "Orange", "wifi": "true"}, "language": "fr-FR"
+            }
+        }
+    });
+    let out = mapped(&event);
+    assert_eq!(out["action_source"], "app_android");
+    assert_eq!(out["app_id"], "com.shop");
+    assert_eq!(out["app_version"], "2.1");
+    assert_eq!(out["device_brand"], "Google");
+    assert_eq!(out["device_carrier"], "Orange");
+    assert_eq!(out["device_model"], "Pixel");
+    assert_eq!(out["device_type"], "android");
+    assert_eq!(out["os_version"], "13");
+    assert_eq!(out["wifi"], true);
+    assert_eq!(out["language"], "fr");
+    assert_eq!(out["user_data"]["hashed_maids"], sha("aaaa-bbbb"));
+    assert!(out.get("event_source_url").is_none());
+}
+
+#[test]
+fn language_prefers_lang_and_is_cut_to_two_letters() {
+    let out = mapped(&with(
+        with(base(), "context.device.lang", json!("EN_us")),
+        "context.device.language",
+        json!("de"),
+    ));
+    assert_eq!(out["language"], "en");
+    let m = Mapper::default().map(&with(base(), "context.device.lang", json!("french")), NOW);
+    assert!(m.warnings.iter().any(|w| w.starts_with("language")));
+}
+
+#[test]
+fn user_data_is_hashed_with_fallbacks() {
+    let event = json!({
+        "event_name": "purchase",
+        "context": {"event_id": "e"},
+        "user": {
+            "email": " John.Doe@Example.COM ", "phone": "+1 (650) 555-1234", "gender": "Male",
+            "birthdate": "1996-02-01", "lastname": "Doe", "firstname": "John", "city": "Menlo Park",
+            "state": "California", "zipcode": "94025-1234", "country": "USA", "id": "U-42"
+        }
+    });
+    let out = mapped(&event);
+    let u = &out["user_data"];
+    assert_eq!(u["em"], sha("john.doe@example.com"));
+    assert_eq!(u["ph"], sha("16505551234"));
+    assert_eq!(u["ge"], sha("m"));
+    assert_eq!(u["db"], sha("19960201"));
+    assert_eq!(u["ln"], sha("doe"));
+    assert_eq!(u["fn"], sha("john"));
+    assert_eq!(u["ct"], sha("menlopark"));
+    assert_eq!(u["st"], sha("ca"));
+    assert_eq!(u["zp"], sha("94025"));
+    assert_eq!(u["country"], sha("us"));
+    assert_eq!(u["external_id"], sha("U-42"));
+}
+
+#[test]
+fn phone_gets_the_calling_code_of_the_users_country() {
+    let event = with(
+        with(base(), "user.phone", json!("0612345678")),
+        "user.country",
+        json!("FR"),
+    );
+    assert_eq!(mapped(&event)["user_data"]["ph"], sha("33612345678"));
+}
+
+#[test]
+fn email_sha256_wins_and_prehashed_values_pass_through() {
+    let digest = hex::encode(Sha256::digest(b"a@b.c"));
+    let event = with(
+        with(base(), "user.email_sha256", json!(digest.to_uppercase())),
+        "user.email",
+        json!("other@x.y"),
+    );
+    assert_eq!(mapped(&event)["user_data"]["em"], json!([digest]));
+    let event = with(base(), "user.state_short", json!("NY"));
+    assert_eq!(
+        mapped(&with(event, "user.state", json!("California")))["user_data"]["st"],
+        sha("ny")
+    );
+}
+
+#[test]
+fn invalid_personal_data_is_omitted_with_a_warning_that_hides_the_value() {
+    let event = with(base(), "user.birthdate", json!("1996-02-30"));
+    let m = Mapper::default().map(&event, NOW);
+    let Outcome::Mapped(e) = &m.outcome else {
+        panic!("{m:?}")
+    };
+    assert!(e.user_data.db.is_none());
+    assert_eq!(m.warnings.len(), 1);
+    assert!(
+        m.warnings[0].starts_with("user_data.db (user.birthdate)"),
+        "{:?}",
+        m.warnings
+    );
+    assert!(!m.warnings[0].contains("1996"));
+}
+
+#[test]
+fn identity_rule_names_the_three_options() {
+    let event = json!({"event_name": "purchase", "context": {"event_id": "e", "device": {"ip": "1.2.3.4"}}});
+    let why = rejected(&event);
+    assert!(why.contains("user_data.em"), "{why}");
+    assert!(why.contains("user_data.hashed_maids"), "{why}");
+    assert!(
+        why.contains("user_data.client_ip_address") && why.contains("user_data.client_user_agent"),
+        "{why}"
+    );
+    let with_email = with(event.clone(), "user.email", json!("a@b.c"));
+    assert!(matches!(
+        Mapper::default().map(&with_email, NOW).outcome,
+        Outcome::Mapped(_)
+    ));
+    let with_maid = with(event, "context.device.advertising_id", json!("abc"));
+    assert!(matches!(
+        Mapper::default().map(&with_maid, NOW).outcome,
+        Outcome::Mapped(_)
+    ));
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let event = json!({"event_name": "purchase", "context": {"event_timestamp": NOW + 9999}});
+    let why = rejected(&event);
+    assert!(
+        why.contains("event_id") && why.contains("event_time") && why.contains("user_data"),
+        "{why}"
+    );
+}
+
+#[test]
+fn click_id_from_partners_then_url_then_cookie() {
+    let url = "https://shop.example/p?epik=from%2Durl";
+    let cookie = "a=1; _epik=from-cookie";
+    let e = with(
+        with(
+            with(base(), "context.page.url", json!(url)),
+            "context.device.cookie",
+            json!(cookie),
+        ),
+        "partners.pinterest.click_id",
+        json!("explicit"),
+    );
+    assert_eq!(mapped(&e)["user_data"]["click_id"], "explicit");
+    let e = with(
+        with(base(), "context.page.url", json!(url)),
+        "context.device.cookie",
+        json!(cookie),
+    );
+    assert_eq!(mapped(&e)["user_data"]["click_id"], "from-url");
+    let e = with(
+        with(base(), "context.page.url", json!("https://shop.example/")),
+        "context.cookie",
+        json!(cookie),
+    );
+    assert_eq!(mapped(&e)["user_data"]["click_id"], "from-cookie");
+    let mut mapper = Mapper::default();
+    mapper.click_id_cookie = "_pin_click".into();
+    let e = with(
+        base(),
+        "context.device.cookie",
+        json!("_epik=x; _pin_click=y"),
+    );
+    assert_eq!(mapped_with(&mapper, &e)["user_data"]["click_id"], "y");
+    let e = with(base(), "context.device.cookie", json!("_other=x"));
+    assert!(mapped(&e)["user_data"].get("click_id").is_none());
+}
+
+#[test]
+fn custom_data_from_root_and_items() {
+    let event = with(
+        base(),
+        "items",
+        json!([
+            {"id": "SKU_1", "quantity": "2", "price": 9.99, "product": {"id": "1", "name": "Shirt", "brand": "B", "category_1": "clothes", "price": 10.5}},
+            {"quantity": 1, "price": "19.90", "product": {"id": 2}},
+            {"id": "SKU_3"}
+        ]),
+    );
+    let event = with(
+        with(
+            with(with(event, "id", json!("O_1")), "currency", json!("eur")),
+            "value",
+            json!(19.9),
+        ),
+        "search_term",
+        json!("t-shirts"),
+    );
+    let event = with(event, "partners.pinterest.opt_out_type", json!("LDP"));
+    let out = mapped(&event);
+    assert_eq!(
+        out["custom_data"],
+        json!({
+            "currency": "EUR",
+            "value": "19.9",
+            "content_ids": ["SKU_1", "2", "SKU_3"],
+            "contents": [
+                {"id": "SKU_1", "item_price": "10.5", "quantity": 2, "item_name": "Shirt", "item_brand": "B", "item_category": "clothes"},
+                {"id": "2", "item_price": "19.90", "quantity": 1},
+                {"id": "SKU_3"}
+            ],
+            "num_items": 3,
+            "order_id": "O_1",
+            "search_string": "t-shirts",
+            "opt_out_type": "LDP"
+        })
+    );
+}
+
+#[test]
+fn empty_or_malformed_custom_values_are_omitted() {
+    let event = with(
+        with(with(base(), "items", json!([])), "currency", json!("euro")),
+        "value",
+        json!("12,5"),
+    );
+    let m = Mapper::default().map(&event, NOW);
+    let out = mapped(&event);
+    assert!(out.get("custom_data").is_none(), "{out}");
+    assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+    let m = Mapper::default().map(&with(base(), "items", json!({"id": 1})), NOW);
+    assert!(
+        m.warnings
+            .iter()
+            .any(|w| w.starts_with("custom_data.content_ids (items)"))
+    );
+}
+
+#[test]
+fn smart_mapping_repoints_fields_through_the_same_rules() {
+    let mut mapper = Mapper::default();
+    apply_mapping_document(
+        &mut mapper,
+        r#"{"fields": {"user_data.em": "user.custom_email", "custom_data.value": "revenue", "custom_data.contents": "basket.lines", "event_id": "meta.ids.0"},
+            "event_names": {"newsletter_optin": "lead"}}"#,
+    )
+    .unwrap();
+    let event = json!({
+        "event_name": "Newsletter_Optin", "meta": {"ids": ["m-1"]}, "revenue": "16.00",
+        "user": {"custom_email": " A@B.C ", "email": "ignored@x.y"},
+        "basket": {"lines": [{"id": "L1", "quantity": 3}]}
+    });
+    let out = mapped_with(&mapper, &event);
+    assert_eq!(out["event_name"], "lead");
+    assert_eq!(out["event_id"], "m-1");
+    assert_eq!(out["user_data"]["em"], sha("a@b.c"));
+    assert_eq!(out["custom_data"]["value"], "16.00");
+    assert_eq!(
+        out["custom_data"]["contents"],
+        json!([{"id": "L1", "quantity": 3}])
+    );
+    assert!(out["custom_data"].get("content_ids").is_none());
+}
+
+#[test]
+fn wrong_types_warn_and_never_reject_optional_fields() {
+    let event = with(
+        with(
+            with(base(), "currency", json!({"x": 1})),
+            "value",
+            json!([1]),
+        ),
+        "context.app",
+        json!("not an object"),
+    );
+    let m = Mapper::default().map(&event, NOW);
+    assert!(matches!(m.outcome, Outcome::Mapped(_)));
+    assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+}
