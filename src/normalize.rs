@@ -1,5 +1,6 @@
 //! Normalisation and SHA-256 hashing of personal data (SPEC §6), one rule per field.
-//! (Interface stub: the implementation lands in the next commit.)
+
+use sha2::{Digest, Sha256};
 
 use crate::pinterest::model::Hashed;
 
@@ -29,16 +30,1513 @@ pub enum Omitted {
     Invalid(&'static str),
 }
 
+/// A rule: takes the trimmed, non-blank value and the user's country; returns the normalised
+/// value or a static reason (never containing the value).
+type Rule = fn(&str, Option<&str>) -> Result<String, &'static str>;
+
 /// Normalises `raw` for `field`; `country` is the user's ISO-3166 alpha-2 code in lower case, when known.
-pub fn normalize(
-    _field: HashedField,
-    _raw: &str,
-    _country: Option<&str>,
-) -> Result<String, Omitted> {
-    Err(Omitted::Invalid("not implemented"))
+///
+/// Blank input gives [`Omitted::Empty`], malformed input [`Omitted::Invalid`]. This is the
+/// value that [`hash`] hashes; it does not recognise already-hashed values (see [`hash`]).
+pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result<String, Omitted> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(Omitted::Empty);
+    }
+    let rule: Rule = match field {
+        HashedField::Em | HashedField::Fn | HashedField::Ln | HashedField::HashedMaids => lower,
+        HashedField::ExternalId => as_is,
+        HashedField::Ph => phone,
+        HashedField::Ge => gender,
+        HashedField::Db => birth_date,
+        HashedField::Ct => city,
+        HashedField::St => state,
+        HashedField::Zp => zip,
+        HashedField::Country => country_code,
+    };
+    match rule(value, country) {
+        Ok(normalised) if normalised.is_empty() => {
+            Err(Omitted::Invalid("nothing left after normalisation"))
+        }
+        Ok(normalised) => Ok(normalised),
+        Err(reason) => Err(Omitted::Invalid(reason)),
+    }
 }
 
 /// Pre-hashed values pass through lower-cased; others are normalised then hashed.
-pub fn hash(_field: HashedField, _raw: &str, _country: Option<&str>) -> Result<Hashed, Omitted> {
-    Err(Omitted::Invalid("not implemented"))
+///
+/// A value that, trimmed, is exactly 64 hex characters is taken as an already computed
+/// SHA-256 (for every field) and is never hashed twice.
+pub fn hash(field: HashedField, raw: &str, country: Option<&str>) -> Result<Hashed, Omitted> {
+    let trimmed = raw.trim();
+    if is_sha256_hex(trimmed) {
+        return Ok(Hashed(trimmed.to_ascii_lowercase()));
+    }
+    normalize(field, raw, country).map(|value| Hashed(sha256_hex(&value)))
+}
+
+/// SHA-256 of the UTF-8 bytes of `s`, in lower-case hex (64 characters).
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// True when `s` is exactly 64 hex digits (either case), i.e. looks like a SHA-256 digest.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules, one small pure function each. Each receives a trimmed, non-blank value.
+// ---------------------------------------------------------------------------------------------
+
+/// `em`, `fn`, `ln`, `hashed_maids`: trimmed, Unicode lower-case.
+fn lower(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
+    Ok(value.to_lowercase())
+}
+
+/// `external_id`: trimmed, case kept.
+fn as_is(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
+    Ok(value.to_owned())
+}
+
+/// Fewest digits a phone number may have once in international form (E.164 has 7-digit
+/// numbers, e.g. some Pacific islands); fewer is taken as not a phone number.
+const PHONE_MIN_DIGITS: usize = 7;
+/// Most digits a phone number may have in international form (E.164 maximum).
+const PHONE_MAX_DIGITS: usize = 15;
+
+/// `ph`: the number as digits only, in international form without `+` (E.164 digits).
+///
+/// - Only ASCII digits are kept. Letters, `#`, `;`, `,` or a second `+` after the first digit
+///   end the number, which drops extensions (`ext. 12`, `x12`, `;ext=12`) and second numbers;
+///   anything before the first digit (`tel:`, `Tel.`, brackets) is ignored. A non-ASCII digit
+///   makes the value invalid rather than silently dropped.
+/// - A `+` before the first digit, or a leading `00`, marks an international number (the `00`
+///   is dropped; for NANP countries a leading `011` too). In an international number a `(0)`
+///   (as in `+33 (0)6 12 34 56 78`) is the national trunk prefix and is dropped.
+/// - Otherwise the number is national: when `country` has an entry in [`CALLING_CODES`] its
+///   trunk rule ([`Trunk`]) applies: usually a leading single `0` is replaced by the calling
+///   code (FR `0612345678` → `33612345678`); NANP (US, CA, …) has no trunk `0`, so a 10-digit
+///   number whose area code starts with 2–9 gets `1` prepended, and 11 digits starting with
+///   `1` are already international. Numbers with an unknown country, or not matching their
+///   country's national pattern, are kept as written.
+/// - Finally leading zeros are stripped; fewer than 7 or more than 15 digits is invalid.
+fn phone(value: &str, country: Option<&str>) -> Result<String, &'static str> {
+    const NOT_A_PHONE: &str = "not a phone number";
+    let mut plus = false;
+    let mut digits = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else if c.is_numeric() {
+            return Err("phone number has non-ASCII digits");
+        } else if digits.is_empty() {
+            if c == '+' {
+                plus = true;
+            }
+        } else if c.is_alphabetic() || matches!(c, '#' | ';' | ',' | '+') {
+            break;
+        } else if c == '(' && (plus || digits.starts_with("00")) {
+            let mut ahead = chars.clone();
+            if ahead.next() == Some('0') && ahead.next() == Some(')') {
+                chars = ahead;
+            }
+        }
+    }
+    if digits.is_empty() {
+        return Err(NOT_A_PHONE);
+    }
+    let calling = country.and_then(calling_code);
+    let nanp = calling.is_some_and(|(_, trunk)| trunk == Trunk::Nanp);
+    let international = if plus {
+        digits
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        rest.to_owned()
+    } else if let (true, Some(rest)) = (nanp, digits.strip_prefix("011")) {
+        rest.to_owned()
+    } else if let Some((code, trunk)) = calling {
+        national_to_international(&digits, code, trunk)
+    } else {
+        digits
+    };
+    let international = international.trim_start_matches('0');
+    if !(PHONE_MIN_DIGITS..=PHONE_MAX_DIGITS).contains(&international.len()) {
+        return Err(NOT_A_PHONE);
+    }
+    Ok(international.to_owned())
+}
+
+/// Rewrites a national number (digits only, not starting with `00`) with its calling code.
+fn national_to_international(digits: &str, code: &str, trunk: Trunk) -> String {
+    let national = match trunk {
+        Trunk::Zero => digits.strip_prefix('0'),
+        Trunk::ZeroSix => digits.strip_prefix("06"),
+        Trunk::Eight => digits.strip_prefix('8').filter(|_| digits.len() == 11),
+        Trunk::Kept => Some(digits).filter(|d| d.starts_with('0')),
+        Trunk::Nanp => Some(digits).filter(|d| d.len() == 10 && !d.starts_with(['0', '1'])),
+    };
+    match national {
+        Some(national) => format!("{code}{national}"),
+        None => digits.to_owned(),
+    }
+}
+
+/// How a country writes national numbers, relative to the international form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trunk {
+    /// A leading `0` is the trunk prefix: drop it, prepend the calling code.
+    Zero,
+    /// Hungary: the trunk prefix is `06`.
+    ZeroSix,
+    /// Russia, Kazakhstan: the trunk prefix is `8`, national numbers have 11 digits with it.
+    Eight,
+    /// Italy, San Marino, Vatican: a leading `0` is part of the number and is kept.
+    Kept,
+    /// North American Numbering Plan: no trunk `0`; 10-digit numbers get `1` prepended.
+    Nanp,
+}
+
+/// Calling code and trunk rule of the user's country (lower-case ISO alpha-2), if listed.
+fn calling_code(country: &str) -> Option<(&'static str, Trunk)> {
+    let key = country.trim().to_ascii_lowercase();
+    CALLING_CODES
+        .binary_search_by(|(alpha2, _, _)| (*alpha2).cmp(key.as_str()))
+        .ok()
+        .and_then(|i| CALLING_CODES.get(i))
+        .map(|&(_, code, trunk)| (code, trunk))
+}
+
+/// `ge`: `m`, `f` or `n`, from common English and French words (case-insensitive).
+fn gender(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
+    let code = match value.to_lowercase().as_str() {
+        "m" | "male" | "man" | "h" | "homme" | "masculin" => "m",
+        "f" | "female" | "woman" | "femme" | "féminin" | "feminin" => "f",
+        "n" | "non-binary" | "nonbinary" | "non binary" | "non-binaire" | "x" | "other"
+        | "autre" => "n",
+        _ => return Err("not a known gender"),
+    };
+    Ok(code.to_owned())
+}
+
+/// `db`: `YYYYMMDD`, from `YYYYMMDD`, `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYY.MM.DD` (month and day
+/// may have one digit), optionally followed by `T` or a space and an ISO time with offset, of
+/// which the date is taken as written (no time-zone conversion). Day-first or month-first
+/// formats are ambiguous and rejected. The date must exist; years outside 1800..=2100 are
+/// rejected.
+fn birth_date(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
+    const FORMAT: &str = "not a recognised date format";
+    let (date, time) = match value.find(['T', 't', ' ']) {
+        Some(at) => (&value[..at], Some(&value[at + 1..])),
+        None => (value, None),
+    };
+    if let Some(time) = time {
+        let plausible = time.starts_with(|c: char| c.is_ascii_digit())
+            && time.len() <= 40
+            && time
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b":.,+-Zz".contains(&b));
+        if !plausible {
+            return Err(FORMAT);
+        }
+    }
+    let (year, month, day) = split_date(date.as_bytes()).ok_or(FORMAT)?;
+    if !(1800..=2100).contains(&year) {
+        return Err("year out of range");
+    }
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return Err("not a valid calendar date");
+    }
+    Ok(format!("{year:04}{month:02}{day:02}"))
+}
+
+/// Year, month, day of `YYYYMMDD` or `YYYY<sep>M[M]<sep>D[D]` (`sep` one of `-`, `/`, `.`).
+fn split_date(date: &[u8]) -> Option<(u32, u32, u32)> {
+    if date.len() == 8 && date.iter().all(u8::is_ascii_digit) {
+        return Some((
+            number(&date[..4])?,
+            number(&date[4..6])?,
+            number(&date[6..])?,
+        ));
+    }
+    let (year, rest) = (date.get(..4)?, date.get(4..)?);
+    let (&sep, rest) = rest.split_first()?;
+    if !matches!(sep, b'-' | b'/' | b'.') {
+        return None;
+    }
+    let mut parts = rest.split(|&b| b == sep);
+    let (month, day) = (parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || year.len() != 4
+        || !(1..=2).contains(&month.len())
+        || !(1..=2).contains(&day.len())
+    {
+        return None;
+    }
+    Some((number(year)?, number(month)?, number(day)?))
+}
+
+/// The value of a short run of ASCII digits.
+fn number(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 4 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// Days in `month` (1..=12) of `year`, Gregorian calendar.
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// `ct`: lower-case, only Unicode letters and digits kept (`Saint-Étienne` → `saintétienne`).
+/// Decomposed accents (combining marks) are dropped, as no Unicode normalisation is done.
+fn city(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
+    let city: String = value
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    if city.is_empty() {
+        return Err("no letters or digits in city");
+    }
+    Ok(city)
+}
+
+/// `st`: a two-letter code, lower-case. US and Canadian state, province and territory names
+/// (English, and French for Canada; case, accents, spaces and punctuation ignored) map to
+/// their codes; any other input must be a pair of ASCII letters.
+fn state(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
+    if let Some(code) = name_key(value).and_then(|key| lookup(STATE_NAMES, &key)) {
+        return Ok(code.to_owned());
+    }
+    if is_letter_pair(value) {
+        return Ok(value.to_ascii_lowercase());
+    }
+    Err("not a state code or known state name")
+}
+
+/// Countries whose postal codes are US ZIP codes (the US and its inhabited territories).
+const US_ZIP_COUNTRIES: &[&str] = &["as", "gu", "mp", "pr", "us", "vi"];
+/// Longest postal code accepted, once spaces and dashes are removed.
+const ZIP_MAX_LEN: usize = 12;
+
+/// `zp`: lower-case, spaces and dashes removed, only ASCII letters and digits. US ZIP codes
+/// (country `us` or a US territory, or with an unknown country a `NNNNN-NNNN`/`NNNNNNNNN`
+/// ZIP+4) are cut to their first five digits; a US ZIP must have 5 or 9 digits.
+fn zip(value: &str, country: Option<&str>) -> Result<String, &'static str> {
+    let compact: String = value
+        .to_lowercase()
+        .chars()
+        .filter(|&c| !c.is_whitespace() && !matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}'))
+        .collect();
+    if compact.is_empty()
+        || compact.len() > ZIP_MAX_LEN
+        || !compact.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err("not a postal code");
+    }
+    let us = match country {
+        Some(country) => US_ZIP_COUNTRIES.contains(&country.trim().to_ascii_lowercase().as_str()),
+        None => looks_like_zip_plus_four(value),
+    };
+    if !us {
+        return Ok(compact);
+    }
+    match compact.get(..5) {
+        Some(five)
+            if matches!(compact.len(), 5 | 9) && compact.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(five.to_owned())
+        }
+        _ => Err("not a US ZIP code"),
+    }
+}
+
+/// `NNNNN-NNNN` or `NNNNNNNNN`.
+fn looks_like_zip_plus_four(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    match b.len() {
+        9 => digits(b),
+        10 => b[5] == b'-' && digits(&b[..5]) && digits(&b[6..]),
+        _ => false,
+    }
+}
+
+/// `country`: ISO-3166-1 alpha-2, lower-case. Accepts an alpha-2 letter pair (`UK`, reserved
+/// for the United Kingdom, becomes `gb`), an alpha-3 code (`USA` → `us`), a few common English
+/// and French country names, and dotted abbreviations (`U.S.A.`).
+fn country_code(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
+    const UNKNOWN: &str = "not a country code or known country name";
+    let key = name_key(value).ok_or(UNKNOWN)?;
+    if let Some(code) = lookup(COUNTRY_NAMES, &key) {
+        return Ok(code.to_owned());
+    }
+    // Plain codes, or codes written with dots or spaces (`U.S.A.`); not accented letters.
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || c == '.' || c == ' ')
+    {
+        return Err(UNKNOWN);
+    }
+    match key.len() {
+        2 if key == "uk" => Ok("gb".to_owned()),
+        2 => Ok(key),
+        3 => lookup(ALPHA3_TO_ALPHA2, &key)
+            .map(str::to_owned)
+            .ok_or(UNKNOWN),
+        _ => Err(UNKNOWN),
+    }
+}
+
+/// True for exactly two ASCII letters.
+fn is_letter_pair(value: &str) -> bool {
+    value.len() == 2 && value.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// Longest name looked up in the name tables; longer input is no known name.
+const NAME_MAX_LEN: usize = 64;
+
+/// Lookup key of a place name: lower-case, common Latin accents folded, only ASCII letters
+/// kept (`Québec` → `quebec`, `Royaume-Uni` → `royaumeuni`). `None` for overlong input.
+fn name_key(value: &str) -> Option<String> {
+    if value.len() > NAME_MAX_LEN {
+        return None;
+    }
+    let key = value
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    Some(key)
+}
+
+/// Binary search in a table sorted by key.
+fn lookup(table: &'static [(&'static str, &'static str)], key: &str) -> Option<&'static str> {
+    table
+        .binary_search_by(|(k, _)| (*k).cmp(key))
+        .ok()
+        .and_then(|i| table.get(i))
+        .map(|&(_, v)| v)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables, each sorted by key (checked by the tests) and searched by binary search.
+// ---------------------------------------------------------------------------------------------
+
+/// Country (ISO alpha-2) → international calling code and national trunk rule.
+/// Covers the EU/EEA, the UK and its Crown Dependencies, Switzerland, the NANP countries and
+/// other large markets; French overseas departments use their own codes (`0590…` → `590590…`).
+#[rustfmt::skip]
+const CALLING_CODES: &[(&str, &str, Trunk)] = &[
+    ("ad", "376", Trunk::Zero),
+    ("ae", "971", Trunk::Zero),
+    ("ag", "1", Trunk::Nanp),
+    ("ai", "1", Trunk::Nanp),
+    ("al", "355", Trunk::Zero),
+    ("am", "374", Trunk::Zero),
+    ("ar", "54", Trunk::Zero),
+    ("as", "1", Trunk::Nanp),
+    ("at", "43", Trunk::Zero),
+    ("au", "61", Trunk::Zero),
+    ("ax", "358", Trunk::Zero),
+    ("ba", "387", Trunk::Zero),
+    ("bb", "1", Trunk::Nanp),
+    ("bd", "880", Trunk::Zero),
+    ("be", "32", Trunk::Zero),
+    ("bg", "359", Trunk::Zero),
+    ("bh", "973", Trunk::Zero),
+    ("bl", "590", Trunk::Zero),
+    ("bm", "1", Trunk::Nanp),
+    ("br", "55", Trunk::Zero),
+    ("bs", "1", Trunk::Nanp),
+    ("ca", "1", Trunk::Nanp),
+    ("ch", "41", Trunk::Zero),
+    ("cl", "56", Trunk::Zero),
+    ("cn", "86", Trunk::Zero),
+    ("co", "57", Trunk::Zero),
+    ("cy", "357", Trunk::Zero),
+    ("cz", "420", Trunk::Zero),
+    ("de", "49", Trunk::Zero),
+    ("dk", "45", Trunk::Zero),
+    ("dm", "1", Trunk::Nanp),
+    ("do", "1", Trunk::Nanp),
+    ("dz", "213", Trunk::Zero),
+    ("ec", "593", Trunk::Zero),
+    ("ee", "372", Trunk::Zero),
+    ("eg", "20", Trunk::Zero),
+    ("es", "34", Trunk::Zero),
+    ("fi", "358", Trunk::Zero),
+    ("fo", "298", Trunk::Zero),
+    ("fr", "33", Trunk::Zero),
+    ("gb", "44", Trunk::Zero),
+    ("gd", "1", Trunk::Nanp),
+    ("ge", "995", Trunk::Zero),
+    ("gf", "594", Trunk::Zero),
+    ("gg", "44", Trunk::Zero),
+    ("gh", "233", Trunk::Zero),
+    ("gi", "350", Trunk::Zero),
+    ("gl", "299", Trunk::Zero),
+    ("gp", "590", Trunk::Zero),
+    ("gr", "30", Trunk::Zero),
+    ("gu", "1", Trunk::Nanp),
+    ("hk", "852", Trunk::Zero),
+    ("hr", "385", Trunk::Zero),
+    ("hu", "36", Trunk::ZeroSix),
+    ("id", "62", Trunk::Zero),
+    ("ie", "353", Trunk::Zero),
+    ("il", "972", Trunk::Zero),
+    ("im", "44", Trunk::Zero),
+    ("in", "91", Trunk::Zero),
+    ("is", "354", Trunk::Zero),
+    ("it", "39", Trunk::Kept),
+    ("je", "44", Trunk::Zero),
+    ("jm", "1", Trunk::Nanp),
+    ("jo", "962", Trunk::Zero),
+    ("jp", "81", Trunk::Zero),
+    ("ke", "254", Trunk::Zero),
+    ("kn", "1", Trunk::Nanp),
+    ("kr", "82", Trunk::Zero),
+    ("kw", "965", Trunk::Zero),
+    ("ky", "1", Trunk::Nanp),
+    ("kz", "7", Trunk::Eight),
+    ("lb", "961", Trunk::Zero),
+    ("lc", "1", Trunk::Nanp),
+    ("li", "423", Trunk::Zero),
+    ("lk", "94", Trunk::Zero),
+    ("lt", "370", Trunk::Zero),
+    ("lu", "352", Trunk::Zero),
+    ("lv", "371", Trunk::Zero),
+    ("ma", "212", Trunk::Zero),
+    ("mc", "377", Trunk::Zero),
+    ("md", "373", Trunk::Zero),
+    ("me", "382", Trunk::Zero),
+    ("mf", "590", Trunk::Zero),
+    ("mk", "389", Trunk::Zero),
+    ("mp", "1", Trunk::Nanp),
+    ("mq", "596", Trunk::Zero),
+    ("ms", "1", Trunk::Nanp),
+    ("mt", "356", Trunk::Zero),
+    ("mx", "52", Trunk::Zero),
+    ("my", "60", Trunk::Zero),
+    ("nc", "687", Trunk::Zero),
+    ("ng", "234", Trunk::Zero),
+    ("nl", "31", Trunk::Zero),
+    ("no", "47", Trunk::Zero),
+    ("np", "977", Trunk::Zero),
+    ("nz", "64", Trunk::Zero),
+    ("om", "968", Trunk::Zero),
+    ("pe", "51", Trunk::Zero),
+    ("pf", "689", Trunk::Zero),
+    ("ph", "63", Trunk::Zero),
+    ("pk", "92", Trunk::Zero),
+    ("pl", "48", Trunk::Zero),
+    ("pr", "1", Trunk::Nanp),
+    ("pt", "351", Trunk::Zero),
+    ("qa", "974", Trunk::Zero),
+    ("re", "262", Trunk::Zero),
+    ("ro", "40", Trunk::Zero),
+    ("rs", "381", Trunk::Zero),
+    ("ru", "7", Trunk::Eight),
+    ("sa", "966", Trunk::Zero),
+    ("se", "46", Trunk::Zero),
+    ("sg", "65", Trunk::Zero),
+    ("si", "386", Trunk::Zero),
+    ("sk", "421", Trunk::Zero),
+    ("sm", "378", Trunk::Kept),
+    ("sn", "221", Trunk::Zero),
+    ("sx", "1", Trunk::Nanp),
+    ("tc", "1", Trunk::Nanp),
+    ("th", "66", Trunk::Zero),
+    ("tn", "216", Trunk::Zero),
+    ("tr", "90", Trunk::Zero),
+    ("tt", "1", Trunk::Nanp),
+    ("tw", "886", Trunk::Zero),
+    ("ua", "380", Trunk::Zero),
+    ("us", "1", Trunk::Nanp),
+    ("uy", "598", Trunk::Zero),
+    ("va", "39", Trunk::Kept),
+    ("vc", "1", Trunk::Nanp),
+    ("ve", "58", Trunk::Zero),
+    ("vg", "1", Trunk::Nanp),
+    ("vi", "1", Trunk::Nanp),
+    ("vn", "84", Trunk::Zero),
+    ("yt", "262", Trunk::Zero),
+    ("za", "27", Trunk::Zero),
+];
+
+/// US and Canadian state, province and territory names (as [`name_key`] keys) → codes.
+#[rustfmt::skip]
+const STATE_NAMES: &[(&str, &str)] = &[
+    ("alabama", "al"),
+    ("alaska", "ak"),
+    ("alberta", "ab"),
+    ("americansamoa", "as"),
+    ("arizona", "az"),
+    ("arkansas", "ar"),
+    ("britishcolumbia", "bc"),
+    ("california", "ca"),
+    ("colombiebritannique", "bc"),
+    ("colorado", "co"),
+    ("connecticut", "ct"),
+    ("delaware", "de"),
+    ("districtofcolumbia", "dc"),
+    ("florida", "fl"),
+    ("georgia", "ga"),
+    ("guam", "gu"),
+    ("hawaii", "hi"),
+    ("idaho", "id"),
+    ("ileduprinceedouard", "pe"),
+    ("illinois", "il"),
+    ("indiana", "in"),
+    ("iowa", "ia"),
+    ("kansas", "ks"),
+    ("kentucky", "ky"),
+    ("louisiana", "la"),
+    ("maine", "me"),
+    ("manitoba", "mb"),
+    ("maryland", "md"),
+    ("massachusetts", "ma"),
+    ("michigan", "mi"),
+    ("minnesota", "mn"),
+    ("mississippi", "ms"),
+    ("missouri", "mo"),
+    ("montana", "mt"),
+    ("nebraska", "ne"),
+    ("nevada", "nv"),
+    ("newbrunswick", "nb"),
+    ("newfoundland", "nl"),
+    ("newfoundlandandlabrador", "nl"),
+    ("newfoundlandlabrador", "nl"),
+    ("newhampshire", "nh"),
+    ("newjersey", "nj"),
+    ("newmexico", "nm"),
+    ("newyork", "ny"),
+    ("northcarolina", "nc"),
+    ("northdakota", "nd"),
+    ("northernmarianaislands", "mp"),
+    ("northwestterritories", "nt"),
+    ("nouveaubrunswick", "nb"),
+    ("nouvelleecosse", "ns"),
+    ("novascotia", "ns"),
+    ("nunavut", "nu"),
+    ("ohio", "oh"),
+    ("oklahoma", "ok"),
+    ("ontario", "on"),
+    ("oregon", "or"),
+    ("pennsylvania", "pa"),
+    ("princeedwardisland", "pe"),
+    ("puertorico", "pr"),
+    ("quebec", "qc"),
+    ("rhodeisland", "ri"),
+    ("saskatchewan", "sk"),
+    ("southcarolina", "sc"),
+    ("southdakota", "sd"),
+    ("tennessee", "tn"),
+    ("terreneuveetlabrador", "nl"),
+    ("territoiresdunordouest", "nt"),
+    ("texas", "tx"),
+    ("unitedstatesminoroutlyingislands", "um"),
+    ("unitedstatesvirginislands", "vi"),
+    ("usvirginislands", "vi"),
+    ("utah", "ut"),
+    ("vermont", "vt"),
+    ("virginia", "va"),
+    ("virginislands", "vi"),
+    ("washington", "wa"),
+    ("washingtondc", "dc"),
+    ("westvirginia", "wv"),
+    ("wisconsin", "wi"),
+    ("wyoming", "wy"),
+    ("yukon", "yt"),
+    ("yukonterritory", "yt"),
+];
+
+/// A few common country names, English and French (as [`name_key`] keys) → ISO alpha-2.
+#[rustfmt::skip]
+const COUNTRY_NAMES: &[(&str, &str)] = &[
+    ("allemagne", "de"),
+    ("australia", "au"),
+    ("australie", "au"),
+    ("austria", "at"),
+    ("autriche", "at"),
+    ("belgique", "be"),
+    ("belgium", "be"),
+    ("brasil", "br"),
+    ("brazil", "br"),
+    ("bresil", "br"),
+    ("canada", "ca"),
+    ("china", "cn"),
+    ("chine", "cn"),
+    ("danemark", "dk"),
+    ("denmark", "dk"),
+    ("deutschland", "de"),
+    ("espagne", "es"),
+    ("espana", "es"),
+    ("etatsunis", "us"),
+    ("etatsunisdamerique", "us"),
+    ("finland", "fi"),
+    ("finlande", "fi"),
+    ("france", "fr"),
+    ("germany", "de"),
+    ("greatbritain", "gb"),
+    ("grece", "gr"),
+    ("greece", "gr"),
+    ("inde", "in"),
+    ("india", "in"),
+    ("ireland", "ie"),
+    ("irlande", "ie"),
+    ("italia", "it"),
+    ("italie", "it"),
+    ("italy", "it"),
+    ("japan", "jp"),
+    ("japon", "jp"),
+    ("luxembourg", "lu"),
+    ("mexico", "mx"),
+    ("mexique", "mx"),
+    ("monaco", "mc"),
+    ("nederland", "nl"),
+    ("netherlands", "nl"),
+    ("newzealand", "nz"),
+    ("norvege", "no"),
+    ("norway", "no"),
+    ("nouvellezelande", "nz"),
+    ("osterreich", "at"),
+    ("paysbas", "nl"),
+    ("poland", "pl"),
+    ("pologne", "pl"),
+    ("portugal", "pt"),
+    ("royaumeuni", "gb"),
+    ("schweiz", "ch"),
+    ("spain", "es"),
+    ("suede", "se"),
+    ("suisse", "ch"),
+    ("sweden", "se"),
+    ("switzerland", "ch"),
+    ("thenetherlands", "nl"),
+    ("unitedkingdom", "gb"),
+    ("unitedstates", "us"),
+    ("unitedstatesofamerica", "us"),
+];
+
+/// ISO 3166-1 alpha-3 → alpha-2, all 249 officially assigned codes, lower-case.
+#[rustfmt::skip]
+const ALPHA3_TO_ALPHA2: &[(&str, &str)] = &[
+    ("abw", "aw"), // Aruba
+    ("afg", "af"), // Afghanistan
+    ("ago", "ao"), // Angola
+    ("aia", "ai"), // Anguilla
+    ("ala", "ax"), // Åland Islands
+    ("alb", "al"), // Albania
+    ("and", "ad"), // Andorra
+    ("are", "ae"), // United Arab Emirates
+    ("arg", "ar"), // Argentina
+    ("arm", "am"), // Armenia
+    ("asm", "as"), // American Samoa
+    ("ata", "aq"), // Antarctica
+    ("atf", "tf"), // French Southern Territories
+    ("atg", "ag"), // Antigua and Barbuda
+    ("aus", "au"), // Australia
+    ("aut", "at"), // Austria
+    ("aze", "az"), // Azerbaijan
+    ("bdi", "bi"), // Burundi
+    ("bel", "be"), // Belgium
+    ("ben", "bj"), // Benin
+    ("bes", "bq"), // Bonaire, Sint Eustatius and Saba
+    ("bfa", "bf"), // Burkina Faso
+    ("bgd", "bd"), // Bangladesh
+    ("bgr", "bg"), // Bulgaria
+    ("bhr", "bh"), // Bahrain
+    ("bhs", "bs"), // Bahamas
+    ("bih", "ba"), // Bosnia and Herzegovina
+    ("blm", "bl"), // Saint Barthélemy
+    ("blr", "by"), // Belarus
+    ("blz", "bz"), // Belize
+    ("bmu", "bm"), // Bermuda
+    ("bol", "bo"), // Bolivia, Plurinational State of
+    ("bra", "br"), // Brazil
+    ("brb", "bb"), // Barbados
+    ("brn", "bn"), // Brunei Darussalam
+    ("btn", "bt"), // Bhutan
+    ("bvt", "bv"), // Bouvet Island
+    ("bwa", "bw"), // Botswana
+    ("caf", "cf"), // Central African Republic
+    ("can", "ca"), // Canada
+    ("cck", "cc"), // Cocos (Keeling) Islands
+    ("che", "ch"), // Switzerland
+    ("chl", "cl"), // Chile
+    ("chn", "cn"), // China
+    ("civ", "ci"), // Côte d'Ivoire
+    ("cmr", "cm"), // Cameroon
+    ("cod", "cd"), // Congo, The Democratic Republic of the
+    ("cog", "cg"), // Congo
+    ("cok", "ck"), // Cook Islands
+    ("col", "co"), // Colombia
+    ("com", "km"), // Comoros
+    ("cpv", "cv"), // Cabo Verde
+    ("cri", "cr"), // Costa Rica
+    ("cub", "cu"), // Cuba
+    ("cuw", "cw"), // Curaçao
+    ("cxr", "cx"), // Christmas Island
+    ("cym", "ky"), // Cayman Islands
+    ("cyp", "cy"), // Cyprus
+    ("cze", "cz"), // Czechia
+    ("deu", "de"), // Germany
+    ("dji", "dj"), // Djibouti
+    ("dma", "dm"), // Dominica
+    ("dnk", "dk"), // Denmark
+    ("dom", "do"), // Dominican Republic
+    ("dza", "dz"), // Algeria
+    ("ecu", "ec"), // Ecuador
+    ("egy", "eg"), // Egypt
+    ("eri", "er"), // Eritrea
+    ("esh", "eh"), // Western Sahara
+    ("esp", "es"), // Spain
+    ("est", "ee"), // Estonia
+    ("eth", "et"), // Ethiopia
+    ("fin", "fi"), // Finland
+    ("fji", "fj"), // Fiji
+    ("flk", "fk"), // Falkland Islands (Malvinas)
+    ("fra", "fr"), // France
+    ("fro", "fo"), // Faroe Islands
+    ("fsm", "fm"), // Micronesia, Federated States of
+    ("gab", "ga"), // Gabon
+    ("gbr", "gb"), // United Kingdom
+    ("geo", "ge"), // Georgia
+    ("ggy", "gg"), // Guernsey
+    ("gha", "gh"), // Ghana
+    ("gib", "gi"), // Gibraltar
+    ("gin", "gn"), // Guinea
+    ("glp", "gp"), // Guadeloupe
+    ("gmb", "gm"), // Gambia
+    ("gnb", "gw"), // Guinea-Bissau
+    ("gnq", "gq"), // Equatorial Guinea
+    ("grc", "gr"), // Greece
+    ("grd", "gd"), // Grenada
+    ("grl", "gl"), // Greenland
+    ("gtm", "gt"), // Guatemala
+    ("guf", "gf"), // French Guiana
+    ("gum", "gu"), // Guam
+    ("guy", "gy"), // Guyana
+    ("hkg", "hk"), // Hong Kong
+    ("hmd", "hm"), // Heard Island and McDonald Islands
+    ("hnd", "hn"), // Honduras
+    ("hrv", "hr"), // Croatia
+    ("hti", "ht"), // Haiti
+    ("hun", "hu"), // Hungary
+    ("idn", "id"), // Indonesia
+    ("imn", "im"), // Isle of Man
+    ("ind", "in"), // India
+    ("iot", "io"), // British Indian Ocean Territory
+    ("irl", "ie"), // Ireland
+    ("irn", "ir"), // Iran, Islamic Republic of
+    ("irq", "iq"), // Iraq
+    ("isl", "is"), // Iceland
+    ("isr", "il"), // Israel
+    ("ita", "it"), // Italy
+    ("jam", "jm"), // Jamaica
+    ("jey", "je"), // Jersey
+    ("jor", "jo"), // Jordan
+    ("jpn", "jp"), // Japan
+    ("kaz", "kz"), // Kazakhstan
+    ("ken", "ke"), // Kenya
+    ("kgz", "kg"), // Kyrgyzstan
+    ("khm", "kh"), // Cambodia
+    ("kir", "ki"), // Kiribati
+    ("kna", "kn"), // Saint Kitts and Nevis
+    ("kor", "kr"), // Korea, Republic of
+    ("kwt", "kw"), // Kuwait
+    ("lao", "la"), // Lao People's Democratic Republic
+    ("lbn", "lb"), // Lebanon
+    ("lbr", "lr"), // Liberia
+    ("lby", "ly"), // Libya
+    ("lca", "lc"), // Saint Lucia
+    ("lie", "li"), // Liechtenstein
+    ("lka", "lk"), // Sri Lanka
+    ("lso", "ls"), // Lesotho
+    ("ltu", "lt"), // Lithuania
+    ("lux", "lu"), // Luxembourg
+    ("lva", "lv"), // Latvia
+    ("mac", "mo"), // Macao
+    ("maf", "mf"), // Saint Martin (French part)
+    ("mar", "ma"), // Morocco
+    ("mco", "mc"), // Monaco
+    ("mda", "md"), // Moldova, Republic of
+    ("mdg", "mg"), // Madagascar
+    ("mdv", "mv"), // Maldives
+    ("mex", "mx"), // Mexico
+    ("mhl", "mh"), // Marshall Islands
+    ("mkd", "mk"), // North Macedonia
+    ("mli", "ml"), // Mali
+    ("mlt", "mt"), // Malta
+    ("mmr", "mm"), // Myanmar
+    ("mne", "me"), // Montenegro
+    ("mng", "mn"), // Mongolia
+    ("mnp", "mp"), // Northern Mariana Islands
+    ("moz", "mz"), // Mozambique
+    ("mrt", "mr"), // Mauritania
+    ("msr", "ms"), // Montserrat
+    ("mtq", "mq"), // Martinique
+    ("mus", "mu"), // Mauritius
+    ("mwi", "mw"), // Malawi
+    ("mys", "my"), // Malaysia
+    ("myt", "yt"), // Mayotte
+    ("nam", "na"), // Namibia
+    ("ncl", "nc"), // New Caledonia
+    ("ner", "ne"), // Niger
+    ("nfk", "nf"), // Norfolk Island
+    ("nga", "ng"), // Nigeria
+    ("nic", "ni"), // Nicaragua
+    ("niu", "nu"), // Niue
+    ("nld", "nl"), // Netherlands
+    ("nor", "no"), // Norway
+    ("npl", "np"), // Nepal
+    ("nru", "nr"), // Nauru
+    ("nzl", "nz"), // New Zealand
+    ("omn", "om"), // Oman
+    ("pak", "pk"), // Pakistan
+    ("pan", "pa"), // Panama
+    ("pcn", "pn"), // Pitcairn
+    ("per", "pe"), // Peru
+    ("phl", "ph"), // Philippines
+    ("plw", "pw"), // Palau
+    ("png", "pg"), // Papua New Guinea
+    ("pol", "pl"), // Poland
+    ("pri", "pr"), // Puerto Rico
+    ("prk", "kp"), // Korea, Democratic People's Republic of
+    ("prt", "pt"), // Portugal
+    ("pry", "py"), // Paraguay
+    ("pse", "ps"), // Palestine, State of
+    ("pyf", "pf"), // French Polynesia
+    ("qat", "qa"), // Qatar
+    ("reu", "re"), // Réunion
+    ("rou", "ro"), // Romania
+    ("rus", "ru"), // Russian Federation
+    ("rwa", "rw"), // Rwanda
+    ("sau", "sa"), // Saudi Arabia
+    ("sdn", "sd"), // Sudan
+    ("sen", "sn"), // Senegal
+    ("sgp", "sg"), // Singapore
+    ("sgs", "gs"), // South Georgia and the South Sandwich Islands
+    ("shn", "sh"), // Saint Helena, Ascension and Tristan da Cunha
+    ("sjm", "sj"), // Svalbard and Jan Mayen
+    ("slb", "sb"), // Solomon Islands
+    ("sle", "sl"), // Sierra Leone
+    ("slv", "sv"), // El Salvador
+    ("smr", "sm"), // San Marino
+    ("som", "so"), // Somalia
+    ("spm", "pm"), // Saint Pierre and Miquelon
+    ("srb", "rs"), // Serbia
+    ("ssd", "ss"), // South Sudan
+    ("stp", "st"), // Sao Tome and Principe
+    ("sur", "sr"), // Suriname
+    ("svk", "sk"), // Slovakia
+    ("svn", "si"), // Slovenia
+    ("swe", "se"), // Sweden
+    ("swz", "sz"), // Eswatini
+    ("sxm", "sx"), // Sint Maarten (Dutch part)
+    ("syc", "sc"), // Seychelles
+    ("syr", "sy"), // Syrian Arab Republic
+    ("tca", "tc"), // Turks and Caicos Islands
+    ("tcd", "td"), // Chad
+    ("tgo", "tg"), // Togo
+    ("tha", "th"), // Thailand
+    ("tjk", "tj"), // Tajikistan
+    ("tkl", "tk"), // Tokelau
+    ("tkm", "tm"), // Turkmenistan
+    ("tls", "tl"), // Timor-Leste
+    ("ton", "to"), // Tonga
+    ("tto", "tt"), // Trinidad and Tobago
+    ("tun", "tn"), // Tunisia
+    ("tur", "tr"), // Türkiye
+    ("tuv", "tv"), // Tuvalu
+    ("twn", "tw"), // Taiwan, Province of China
+    ("tza", "tz"), // Tanzania, United Republic of
+    ("uga", "ug"), // Uganda
+    ("ukr", "ua"), // Ukraine
+    ("umi", "um"), // United States Minor Outlying Islands
+    ("ury", "uy"), // Uruguay
+    ("usa", "us"), // United States
+    ("uzb", "uz"), // Uzbekistan
+    ("vat", "va"), // Holy See (Vatican City State)
+    ("vct", "vc"), // Saint Vincent and the Grenadines
+    ("ven", "ve"), // Venezuela, Bolivarian Republic of
+    ("vgb", "vg"), // Virgin Islands, British
+    ("vir", "vi"), // Virgin Islands, U.S.
+    ("vnm", "vn"), // Viet Nam
+    ("vut", "vu"), // Vanuatu
+    ("wlf", "wf"), // Wallis and Futuna
+    ("wsm", "ws"), // Samoa
+    ("yem", "ye"), // Yemen
+    ("zaf", "za"), // South Africa
+    ("zmb", "zm"), // Zambia
+    ("zwe", "zw"), // Zimbabwe
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    use HashedField::*;
+
+    const ALL: [HashedField; 12] = [
+        Em,
+        Ph,
+        Ge,
+        Db,
+        Fn,
+        Ln,
+        Ct,
+        St,
+        Zp,
+        Country,
+        ExternalId,
+        HashedMaids,
+    ];
+
+    /// SHA-256 computed independently of the module's helper.
+    fn reference_sha256(s: &str) -> String {
+        Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn norm(field: HashedField, raw: &str, country: Option<&str>) -> String {
+        match normalize(field, raw, country) {
+            Ok(value) => value,
+            Err(e) => panic!("{field:?} {raw:?} ({country:?}) gave {e:?}"),
+        }
+    }
+
+    fn invalid(field: HashedField, raw: &str, country: Option<&str>) -> &'static str {
+        match normalize(field, raw, country) {
+            Err(Omitted::Invalid(reason)) => {
+                // Inputs of a few characters may occur in any sentence by chance.
+                let needle = raw.trim();
+                let distinctive = needle.chars().count() > 3;
+                assert!(
+                    !(distinctive && reason.contains(needle)),
+                    "reason {reason:?} contains the input {raw:?}"
+                );
+                reason
+            }
+            other => panic!("{field:?} {raw:?} ({country:?}) should be invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn spec_examples_hash_to_the_sha256_of_the_normalised_value() {
+        let examples: &[(HashedField, &str, Option<&str>, &str)] = &[
+            (Em, " John.Doe@Example.COM ", None, "john.doe@example.com"),
+            (Ph, "+33 6 12 34 56 78", None, "33612345678"),
+            (Ge, "Male", None, "m"),
+            (Db, "1996-02-01", None, "19960201"),
+            (Ct, "Menlo Park", None, "menlopark"),
+            (Zp, "94025-1234", Some("us"), "94025"),
+            (Country, "USA", None, "us"),
+            (Ph, "0612345678", Some("fr"), "33612345678"),
+            (Zp, "SW1A 1AA", Some("gb"), "sw1a1aa"),
+        ];
+        for &(field, raw, country, expected) in examples {
+            assert_eq!(norm(field, raw, country), expected, "{field:?} {raw:?}");
+            let hashed = hash(field, raw, country).map(|h| h.0);
+            assert_eq!(hashed, Ok(reference_sha256(expected)), "{field:?} {raw:?}");
+        }
+    }
+
+    #[test]
+    fn sha256_hex_matches_known_vectors() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            sha256_hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256_hex("john.doe@example.com"),
+            reference_sha256("john.doe@example.com")
+        );
+    }
+
+    #[test]
+    fn is_sha256_hex_needs_exactly_64_hex_digits() {
+        assert!(is_sha256_hex(&"a".repeat(64)));
+        assert!(is_sha256_hex(&"AbC0".repeat(16)));
+        assert!(!is_sha256_hex(&"a".repeat(63)));
+        assert!(!is_sha256_hex(&"a".repeat(65)));
+        assert!(!is_sha256_hex(&format!("{}g", "a".repeat(63))));
+        assert!(!is_sha256_hex(&format!(" {}", "a".repeat(63))));
+    }
+
+    #[test]
+    fn pre_hashed_values_pass_through_lower_cased_for_every_field() {
+        let digest = reference_sha256("john.doe@example.com");
+        let upper = format!("  {}\t", digest.to_ascii_uppercase());
+        for field in ALL {
+            assert_eq!(
+                hash(field, &upper, Some("fr")),
+                Ok(Hashed(digest.clone())),
+                "{field:?}"
+            );
+            assert_eq!(
+                hash(field, &digest, None),
+                Ok(Hashed(digest.clone())),
+                "{field:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn almost_hashes_are_normalised_and_hashed() {
+        let sixty_three = "A".repeat(63);
+        assert_eq!(
+            hash(Em, &sixty_three, None),
+            Ok(Hashed(reference_sha256(&"a".repeat(63))))
+        );
+        let sixty_five = "b".repeat(65);
+        assert_eq!(
+            hash(ExternalId, &sixty_five, None),
+            Ok(Hashed(reference_sha256(&sixty_five)))
+        );
+    }
+
+    #[test]
+    fn blank_input_is_empty_for_every_field() {
+        for field in ALL {
+            for blank in ["", " ", "\t\n ", "\u{a0}\u{3000}"] {
+                assert_eq!(
+                    normalize(field, blank, Some("us")),
+                    Err(Omitted::Empty),
+                    "{field:?}"
+                );
+                assert_eq!(hash(field, blank, None), Err(Omitted::Empty), "{field:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_input_gives_a_reason_without_the_value() {
+        let cases: &[(HashedField, &str, Option<&str>)] = &[
+            (Ph, "call me maybe", None),
+            (Ph, "12345", Some("fr")),
+            (Ph, "1-800-FLOWERS", Some("us")),
+            (Ph, "0612345678 0698765432", Some("fr")),
+            (Ge, "unknown", None),
+            (Db, "1996-02-30", None),
+            (Db, "02/01/1996", None),
+            (Ct, "--- ...", None),
+            (St, "Bavaria", None),
+            (Zp, "9402", Some("us")),
+            (Zp, "75001 / Paris!", Some("fr")),
+            (Country, "Narnia", None),
+        ];
+        for &(field, raw, country) in cases {
+            invalid(field, raw, country);
+            assert!(
+                matches!(hash(field, raw, country), Err(Omitted::Invalid(_))),
+                "{field:?} {raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn email_is_trimmed_and_lower_cased() {
+        assert_eq!(
+            norm(Em, " John.Doe@Example.COM ", None),
+            "john.doe@example.com"
+        );
+        assert_eq!(norm(Em, "ÉLODIE@EXAMPLE.FR", None), "élodie@example.fr");
+    }
+
+    #[test]
+    fn names_are_trimmed_and_unicode_lower_cased() {
+        assert_eq!(norm(Fn, "  Élodie ", None), "élodie");
+        assert_eq!(norm(Ln, "ÖZTÜRK", None), "öztürk");
+        assert_eq!(norm(Ln, "Van der Berg", None), "van der berg");
+        assert_eq!(norm(Fn, "ΣΩΚΡΆΤΗΣ", None), "σωκράτης");
+    }
+
+    #[test]
+    fn external_id_keeps_case_and_maids_are_lower_cased() {
+        assert_eq!(norm(ExternalId, "  Cust-42AB ", None), "Cust-42AB");
+        assert_eq!(
+            norm(HashedMaids, " 6D92078A-8246-4BA4-AE5B-76104861E7DC ", None),
+            "6d92078a-8246-4ba4-ae5b-76104861e7dc"
+        );
+    }
+
+    #[test]
+    fn phone_international_forms() {
+        assert_eq!(norm(Ph, "+33 6 12 34 56 78", None), "33612345678");
+        assert_eq!(norm(Ph, "+33 6 12 34 56 78", Some("us")), "33612345678");
+        assert_eq!(norm(Ph, "0033 6 12 34 56 78", Some("de")), "33612345678");
+        assert_eq!(norm(Ph, "+33 (0)6 12 34 56 78", None), "33612345678");
+        assert_eq!(norm(Ph, "0044 (0)20 7946 0958", None), "442079460958");
+        assert_eq!(norm(Ph, "+1 (650) 555-1234", None), "16505551234");
+        assert_eq!(norm(Ph, "tel:+1-650-555-1234", None), "16505551234");
+        assert_eq!(norm(Ph, "011 33 6 12 34 56 78", Some("us")), "33612345678");
+    }
+
+    #[test]
+    fn phone_national_with_trunk_zero_gets_the_calling_code() {
+        assert_eq!(norm(Ph, "0612345678", Some("fr")), "33612345678");
+        assert_eq!(norm(Ph, "06.12.34.56.78", Some("fr")), "33612345678");
+        assert_eq!(norm(Ph, "(0)6 12 34 56 78", Some("fr")), "33612345678");
+        assert_eq!(norm(Ph, "030 1234567", Some("de")), "49301234567");
+        assert_eq!(norm(Ph, "020 7946 0958", Some("gb")), "442079460958");
+        assert_eq!(norm(Ph, "0412 345 678", Some("au")), "61412345678");
+        assert_eq!(norm(Ph, "0694 12 34 56", Some("gf")), "594694123456");
+        assert_eq!(norm(Ph, "0612345678", Some("FR")), "33612345678");
+    }
+
+    #[test]
+    fn phone_country_specific_trunks() {
+        // Italy keeps the leading 0 of landlines.
+        assert_eq!(norm(Ph, "06 1234 5678", Some("it")), "390612345678");
+        assert_eq!(norm(Ph, "312 345 6789", Some("it")), "3123456789");
+        // Hungary's trunk prefix is 06.
+        assert_eq!(norm(Ph, "06 30 123 4567", Some("hu")), "36301234567");
+        // Russia's trunk prefix is 8, on 11-digit national numbers only.
+        assert_eq!(norm(Ph, "8 (912) 345-67-89", Some("ru")), "79123456789");
+        assert_eq!(norm(Ph, "8005553535", Some("ru")), "8005553535");
+    }
+
+    #[test]
+    fn phone_nanp_ten_digit_numbers_get_the_country_code() {
+        assert_eq!(norm(Ph, "(650) 555-1234", Some("us")), "16505551234");
+        assert_eq!(norm(Ph, "416-555-0199", Some("ca")), "14165550199");
+        assert_eq!(norm(Ph, "1-650-555-1234", Some("us")), "16505551234");
+        // Without a known country a 10-digit number is kept as written.
+        assert_eq!(norm(Ph, "(650) 555-1234", None), "6505551234");
+    }
+
+    #[test]
+    fn phone_without_country_strips_leading_zeros() {
+        assert_eq!(norm(Ph, "0612345678", None), "612345678");
+        assert_eq!(norm(Ph, "0612345678", Some("zz")), "612345678");
+    }
+
+    #[test]
+    fn phone_extensions_are_dropped() {
+        assert_eq!(norm(Ph, "+1 650 555 1234 ext. 12", None), "16505551234");
+        assert_eq!(norm(Ph, "+1 650 555 1234 x12", None), "16505551234");
+        assert_eq!(norm(Ph, "tel:+1-650-555-1234;ext=12", None), "16505551234");
+        assert_eq!(norm(Ph, "06 12 34 56 78 # 3", Some("fr")), "33612345678");
+    }
+
+    #[test]
+    fn phone_invalid_lengths_and_digits() {
+        assert_eq!(invalid(Ph, "12345", None), "not a phone number");
+        assert_eq!(invalid(Ph, "+1 23", None), "not a phone number");
+        assert_eq!(invalid(Ph, "0000000000", None), "not a phone number");
+        assert_eq!(
+            invalid(Ph, "+33 6 12 34 56 78 90 12 34 56", None),
+            "not a phone number"
+        );
+        assert_eq!(invalid(Ph, "none", None), "not a phone number");
+        invalid(Ph, "０６１２３４５６７８", Some("fr"));
+        invalid(Ph, "+٣٣٦١٢٣٤٥٦٧٨", None);
+    }
+
+    #[test]
+    fn gender_variants() {
+        for m in ["m", "M", " Male ", "MAN", "h", "Homme", "masculin"] {
+            assert_eq!(norm(Ge, m, None), "m", "{m}");
+        }
+        for f in [
+            "f", "F", "female", "Woman", "femme", "Féminin", "FÉMININ", "feminin",
+        ] {
+            assert_eq!(norm(Ge, f, None), "f", "{f}");
+        }
+        for n in ["n", "Non-Binary", "nonbinary", "x", "X", "Other"] {
+            assert_eq!(norm(Ge, n, None), "n", "{n}");
+        }
+        for bad in ["unknown", "mf", "mâle", "1", "ma le"] {
+            assert_eq!(invalid(Ge, bad, None), "not a known gender");
+        }
+    }
+
+    #[test]
+    fn birth_date_formats() {
+        for raw in [
+            "1996-02-01",
+            "1996/02/01",
+            "1996.02.01",
+            "19960201",
+            " 1996-2-1 ",
+            "1996-02-01T10:00:00Z",
+            "1996-02-01T10:00:00+02:00",
+            "1996-02-01T23:30:00-05:00",
+            "1996-02-01T10:00:00.123Z",
+            "1996-02-01 10:00:00",
+            "19960201T100000Z",
+        ] {
+            assert_eq!(norm(Db, raw, None), "19960201", "{raw}");
+        }
+    }
+
+    #[test]
+    fn birth_date_calendar_check() {
+        assert_eq!(norm(Db, "2000-02-29", None), "20000229");
+        assert_eq!(norm(Db, "2024-02-29", None), "20240229");
+        assert_eq!(norm(Db, "1996-12-31", None), "19961231");
+        assert_eq!(norm(Db, "1800-01-01", None), "18000101");
+        assert_eq!(norm(Db, "2100-12-31", None), "21001231");
+        for bad in [
+            "1996-02-30",
+            "1996-13-01",
+            "1996-00-10",
+            "1996-04-31",
+            "1999-02-29",
+            "1900-02-29",
+            "1996-01-00",
+        ] {
+            assert_eq!(invalid(Db, bad, None), "not a valid calendar date", "{bad}");
+        }
+        assert_eq!(invalid(Db, "1799-12-31", None), "year out of range");
+        assert_eq!(invalid(Db, "2101-01-01", None), "year out of range");
+    }
+
+    #[test]
+    fn birth_date_unrecognised_formats() {
+        for bad in [
+            "01/02/1996",
+            "1996-02",
+            "1996-02-01-03",
+            "1996-02/01",
+            "96-02-01",
+            "1996-002-01",
+            "1996-02-01Tnoon",
+            "1996-02-01 UTC",
+            "february 1st",
+            "1996-０2-01",
+            "１９９６-02-01",
+            "199602011",
+            "1996é02é01",
+        ] {
+            assert_eq!(
+                invalid(Db, bad, None),
+                "not a recognised date format",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn city_keeps_unicode_letters_and_digits() {
+        assert_eq!(norm(Ct, "Menlo Park", None), "menlopark");
+        assert_eq!(norm(Ct, "Saint-Étienne", None), "saintétienne");
+        assert_eq!(norm(Ct, "L'Haÿ-les-Roses", None), "lhaÿlesroses");
+        assert_eq!(norm(Ct, "Paris 15e", None), "paris15e");
+        assert_eq!(norm(Ct, "東京", None), "東京");
+        assert_eq!(invalid(Ct, "- . -", None), "no letters or digits in city");
+    }
+
+    #[test]
+    fn state_names_and_codes() {
+        assert_eq!(norm(St, "California", None), "ca");
+        assert_eq!(norm(St, " NEW YORK ", None), "ny");
+        assert_eq!(norm(St, "District of Columbia", None), "dc");
+        assert_eq!(norm(St, "Washington, D.C.", None), "dc");
+        assert_eq!(norm(St, "Québec", None), "qc");
+        assert_eq!(norm(St, "Quebec", None), "qc");
+        assert_eq!(norm(St, "british columbia", None), "bc");
+        assert_eq!(norm(St, "Colombie-Britannique", None), "bc");
+        assert_eq!(norm(St, "Île-du-Prince-Édouard", None), "pe");
+        assert_eq!(norm(St, "Newfoundland & Labrador", None), "nl");
+        assert_eq!(norm(St, "Puerto Rico", None), "pr");
+        assert_eq!(norm(St, "CA", None), "ca");
+        assert_eq!(norm(St, "ny", None), "ny");
+        assert_eq!(norm(St, "BY", Some("de")), "by");
+    }
+
+    #[test]
+    fn state_rejects_other_input() {
+        for bad in ["N1", "Bavaria", "N.Y.", "ÉÉ", "n", "nyc", "12"] {
+            assert_eq!(
+                invalid(St, bad, None),
+                "not a state code or known state name",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn zip_us_five_digits() {
+        assert_eq!(norm(Zp, "94025-1234", Some("us")), "94025");
+        assert_eq!(norm(Zp, "94025", Some("us")), "94025");
+        assert_eq!(norm(Zp, "940251234", Some("us")), "94025");
+        assert_eq!(norm(Zp, "00907", Some("pr")), "00907");
+        assert_eq!(invalid(Zp, "9402", Some("us")), "not a US ZIP code");
+        assert_eq!(invalid(Zp, "SW1A 1AA", Some("us")), "not a US ZIP code");
+    }
+
+    #[test]
+    fn zip_unknown_country_zip_plus_four() {
+        assert_eq!(norm(Zp, "94025-1234", None), "94025");
+        assert_eq!(norm(Zp, "940251234", None), "94025");
+        assert_eq!(norm(Zp, "94025", None), "94025");
+        assert_eq!(norm(Zp, "1234-567", None), "1234567");
+    }
+
+    #[test]
+    fn zip_other_countries_keep_letters() {
+        assert_eq!(norm(Zp, "SW1A 1AA", Some("gb")), "sw1a1aa");
+        assert_eq!(norm(Zp, "SW1A 1AA", None), "sw1a1aa");
+        assert_eq!(norm(Zp, "K1A 0B1", Some("ca")), "k1a0b1");
+        assert_eq!(norm(Zp, "75001", Some("fr")), "75001");
+        assert_eq!(norm(Zp, "1234 AB", Some("nl")), "1234ab");
+        assert_eq!(norm(Zp, "940251234", Some("fr")), "940251234");
+        assert_eq!(norm(Zp, "100\u{2013}0001", Some("jp")), "1000001");
+        for bad in ["-", "75001, Paris", "7500é", "1234567890123"] {
+            assert_eq!(invalid(Zp, bad, Some("fr")), "not a postal code", "{bad}");
+        }
+    }
+
+    #[test]
+    fn country_codes_and_names() {
+        assert_eq!(norm(Country, "USA", None), "us");
+        assert_eq!(norm(Country, "FRA", None), "fr");
+        assert_eq!(norm(Country, "deu", None), "de");
+        assert_eq!(norm(Country, "FR", None), "fr");
+        assert_eq!(norm(Country, " fr ", None), "fr");
+        assert_eq!(norm(Country, "UK", None), "gb");
+        assert_eq!(norm(Country, "U.S.A.", None), "us");
+        assert_eq!(norm(Country, "United States", None), "us");
+        assert_eq!(norm(Country, "united kingdom", None), "gb");
+        assert_eq!(norm(Country, "France", None), "fr");
+        assert_eq!(norm(Country, "Germany", None), "de");
+        assert_eq!(norm(Country, "Royaume-Uni", None), "gb");
+        assert_eq!(norm(Country, "États-Unis", None), "us");
+        assert_eq!(norm(Country, "Österreich", None), "at");
+        for bad in ["XYZ", "1a", "Narnia", "É-U", "f", "ABCD"] {
+            assert_eq!(
+                invalid(Country, bad, None),
+                "not a country code or known country name",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn tables_are_sorted_and_well_formed() {
+        fn strictly_sorted<'a>(keys: impl Iterator<Item = &'a str>) -> bool {
+            let keys: Vec<&str> = keys.collect();
+            keys.windows(2).all(|w| w[0] < w[1])
+        }
+        assert!(strictly_sorted(CALLING_CODES.iter().map(|e| e.0)));
+        assert!(strictly_sorted(STATE_NAMES.iter().map(|e| e.0)));
+        assert!(strictly_sorted(COUNTRY_NAMES.iter().map(|e| e.0)));
+        assert!(strictly_sorted(ALPHA3_TO_ALPHA2.iter().map(|e| e.0)));
+        assert_eq!(ALPHA3_TO_ALPHA2.len(), 249);
+        assert!(strictly_sorted({
+            let mut a2: Vec<&str> = ALPHA3_TO_ALPHA2.iter().map(|e| e.1).collect();
+            a2.sort_unstable();
+            a2.into_iter()
+        }));
+        for (a3, a2) in ALPHA3_TO_ALPHA2 {
+            assert!(
+                a3.len() == 3 && a3.bytes().all(|b| b.is_ascii_lowercase()),
+                "{a3}"
+            );
+            assert!(
+                a2.len() == 2 && a2.bytes().all(|b| b.is_ascii_lowercase()),
+                "{a2}"
+            );
+        }
+        let alpha2 = |c: &str| ALPHA3_TO_ALPHA2.iter().any(|e| e.1 == c);
+        for (country, code, _) in CALLING_CODES {
+            assert!(alpha2(country), "{country}");
+            assert!(
+                !code.is_empty() && code.len() <= 3 && code.bytes().all(|b| b.is_ascii_digit()),
+                "{code}"
+            );
+        }
+        for (name, code) in COUNTRY_NAMES {
+            assert!(alpha2(code), "{name}");
+            assert_eq!(name_key(name).as_deref(), Some(*name));
+        }
+        for (name, code) in STATE_NAMES {
+            assert!(is_letter_pair(code), "{name}");
+            assert_eq!(name_key(name).as_deref(), Some(*name));
+        }
+        for eu_eea in [
+            "at", "be", "bg", "hr", "cy", "cz", "dk", "ee", "fi", "fr", "de", "gr", "hu", "ie",
+            "it", "lv", "lt", "lu", "mt", "nl", "pl", "pt", "ro", "sk", "si", "es", "se", "is",
+            "li", "no", "gb", "ch", "us", "ca", "au", "nz", "jp", "cn", "in", "br", "mx",
+        ] {
+            assert!(calling_code(eu_eea).is_some(), "{eu_eea}");
+        }
+    }
+
+    #[test]
+    fn no_panic_on_odd_input() {
+        let huge = "9".repeat(1 << 17);
+        let huge_letters = "É".repeat(1 << 16);
+        let odd = [
+            "\u{0}",
+            "\u{feff}",
+            "🙂🙂",
+            "+",
+            "00",
+            "011",
+            "(0)",
+            "+(0)",
+            "T",
+            "1996-",
+            "1996-02-",
+            "1996--01",
+            "199é-02-01",
+            "e\u{301}",
+            "\u{202e}abc",
+            "İSTANBUL",
+            "ǅ",
+            "9999-99-99T",
+            huge.as_str(),
+            huge_letters.as_str(),
+        ];
+        for field in ALL {
+            for raw in odd {
+                for country in [
+                    None,
+                    Some("us"),
+                    Some("fr"),
+                    Some("it"),
+                    Some("hu"),
+                    Some("ru"),
+                    Some(""),
+                    Some("ééé"),
+                ] {
+                    let _ = normalize(field, raw, country);
+                    let _ = hash(field, raw, country);
+                }
+            }
+        }
+    }
 }
