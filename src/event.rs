@@ -100,8 +100,8 @@ pub fn boolean(value: &Value) -> Result<bool, Unreadable> {
     let word = match value {
         Value::Bool(b) => return Ok(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => return Ok(true),
-            Some(x) if x == 0.0 => return Ok(false),
+            Some(1.0) => return Ok(true),
+            Some(0.0) => return Ok(false),
             _ => {
                 return Err(Unreadable::Invalid(
                     "a number other than 1 or 0 is not a boolean",

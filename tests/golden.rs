@@ -11,16 +11,24 @@ fn sha(s: &str) -> Value {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/commandersact/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/commandersact/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Adds what a reference event lacks (an event id, an identity), in the test only.
 fn complete(mut event: Value, event_id: &str, with_device_identity: bool) -> Value {
-    let context = event.as_object_mut().unwrap().entry("context").or_insert_with(|| json!({}));
+    let context = event
+        .as_object_mut()
+        .unwrap()
+        .entry("context")
+        .or_insert_with(|| json!({}));
     context["event_id"] = json!(event_id);
     if with_device_identity {
-        context["device"] = json!({"ip": "198.51.100.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"});
+        context["device"] =
+            json!({"ip": "198.51.100.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"});
     }
     event
 }
@@ -28,7 +36,11 @@ fn complete(mut event: Value, event_id: &str, with_device_identity: bool) -> Val
 /// Maps `event` at `now`, checks the result against the request schema, and returns it as JSON.
 fn map(event: &Value, now: i64) -> Value {
     let mapping = Mapper::default().map(event, now);
-    assert!(mapping.warnings.is_empty(), "unexpected warnings: {:?}", mapping.warnings);
+    assert!(
+        mapping.warnings.is_empty(),
+        "unexpected warnings: {:?}",
+        mapping.warnings
+    );
     let Outcome::Mapped(mapped) = mapping.outcome else {
         panic!("expected a mapped event, got {:?}", mapping.outcome)
     };
@@ -118,7 +130,10 @@ fn mobile_sdk_add_to_cart() {
 
 #[test]
 fn reference_add_shipping_info_is_custom() {
-    let out = map(&complete(fixture("reference-add-shipping-info.json"), "g-ship", false), NOW);
+    let out = map(
+        &complete(fixture("reference-add-shipping-info.json"), "g-ship", false),
+        NOW,
+    );
     assert_eq!(
         out,
         json!({
@@ -134,18 +149,30 @@ fn reference_add_shipping_info_is_custom() {
 
 #[test]
 fn reference_begin_checkout_is_custom_with_order_id() {
-    let out = map(&complete(fixture("reference-begin-checkout.json"), "g-begin", false), NOW);
+    let out = map(
+        &complete(fixture("reference-begin-checkout.json"), "g-begin", false),
+        NOW,
+    );
     assert_eq!(out["event_name"], "custom");
     assert_eq!(
         out["custom_data"],
-        merge(json!({"currency": "EUR", "value": "22.53", "order_id": "O_12345"}), two_items("Jenyfion"))
+        merge(
+            json!({"currency": "EUR", "value": "22.53", "order_id": "O_12345"}),
+            two_items("Jenyfion")
+        )
     );
-    assert_eq!(out["user_data"], json!({"em": sha("toto@domain.fr"), "external_id": sha("12345")}));
+    assert_eq!(
+        out["user_data"],
+        json!({"em": sha("toto@domain.fr"), "external_id": sha("12345")})
+    );
 }
 
 #[test]
 fn reference_page_view() {
-    let out = map(&complete(fixture("reference-page-view.json"), "g-page", true), NOW);
+    let out = map(
+        &complete(fixture("reference-page-view.json"), "g-page", true),
+        NOW,
+    );
     assert_eq!(
         out,
         json!({
@@ -177,7 +204,10 @@ fn reference_purchase_is_offline_with_iso_timestamp() {
 
 #[test]
 fn reference_remove_from_cart_uses_the_item_price_fallback() {
-    let out = map(&complete(fixture("reference-remove-from-cart.json"), "g-remove", true), NOW);
+    let out = map(
+        &complete(fixture("reference-remove-from-cart.json"), "g-remove", true),
+        NOW,
+    );
     assert_eq!(out["event_name"], "custom");
     assert_eq!(
         out["custom_data"],
@@ -193,21 +223,30 @@ fn reference_remove_from_cart_uses_the_item_price_fallback() {
 
 #[test]
 fn reference_sign_up() {
-    let out = map(&complete(fixture("reference-sign-up.json"), "g-sign", true), NOW);
+    let out = map(
+        &complete(fixture("reference-sign-up.json"), "g-sign", true),
+        NOW,
+    );
     assert_eq!(out["event_name"], "signup");
     assert!(out.get("custom_data").is_none());
 }
 
 #[test]
 fn reference_view_item_list() {
-    let out = map(&complete(fixture("reference-view-item-list.json"), "g-list", false), NOW);
+    let out = map(
+        &complete(fixture("reference-view-item-list.json"), "g-list", false),
+        NOW,
+    );
     assert_eq!(out["event_name"], "view_category");
     assert_eq!(out["custom_data"], two_items("Jenyfion"));
 }
 
 #[test]
 fn every_fixture_is_covered() {
-    let dir = format!("{}/tests/fixtures/commandersact", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/tests/fixtures/commandersact",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())

@@ -377,7 +377,7 @@ impl Mapper {
             .filter(|c| !c.is_empty())
             .collect();
         let num_items = r.first(Field::NumItems, |v| match v {
-            Value::Array(items) => Ok((!items.is_empty()).then(|| items.len() as i64)),
+            Value::Array(items) => Ok((!items.is_empty()).then_some(items.len() as i64)),
             other => event::integer(other).map(Some),
         });
         CustomData {

@@ -172,8 +172,10 @@ fn event_time_forms_and_limits() {
         bad.starts_with("event_time (context.event_timestamp)"),
         "{bad}"
     );
-    let mut mapper = Mapper::default();
-    mapper.max_event_age_secs = 60;
+    let mapper = Mapper {
+        max_event_age_secs: 60,
+        ..Mapper::default()
+    };
     assert!(matches!(
         mapper
             .map(
@@ -387,8 +389,10 @@ fn click_id_from_partners_then_url_then_cookie() {
         json!(cookie),
     );
     assert_eq!(mapped(&e)["user_data"]["click_id"], "from-cookie");
-    let mut mapper = Mapper::default();
-    mapper.click_id_cookie = "_pin_click".into();
+    let mapper = Mapper {
+        click_id_cookie: "_pin_click".into(),
+        ..Mapper::default()
+    };
     let e = with(
         base(),
         "context.device.cookie",

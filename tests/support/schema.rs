@@ -4,7 +4,10 @@ use serde_json::Value;
 use std::sync::LazyLock;
 
 static REQUEST_VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/conversion-events.request.schema.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/conversion-events.request.schema.json"
+    );
     let text = std::fs::read_to_string(path).expect("request schema fixture");
     let schema: Value = serde_json::from_str(&text).expect("request schema is JSON");
     jsonschema::validator_for(&schema).expect("request schema compiles")

@@ -1,0 +1,165 @@
+//! Property tests: mapping never panics, hashes are well-formed, and nothing outside Pinterest's schema is sent.
+
+mod support;
+
+use pinterest_destination::mapping::fields::FIELDS;
+use pinterest_destination::mapping::{Mapper, Outcome};
+use pinterest_destination::normalize::{HashedField, hash};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+const NOW: i64 = 1_764_400_000;
+
+/// Any JSON value, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<String>().prop_map(Value::String),
+        "[0-9]{1,20}".prop_map(Value::String),
+        "[ -~]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// Sets `value` at a dotted path, creating objects on the way (arrays are replaced).
+fn put(event: &mut Value, path: &str, value: Value) {
+    let mut at = event;
+    let parts: Vec<&str> = path.split('.').collect();
+    for part in &parts[..parts.len() - 1] {
+        if !at.get(*part).is_some_and(Value::is_object) {
+            at[*part] = json!({});
+        }
+        at = &mut at[*part];
+    }
+    at[parts[parts.len() - 1]] = value;
+}
+
+/// A valid-looking event with arbitrary values at a random subset of the known source paths.
+fn structured_event() -> impl Strategy<Value = Value> {
+    let paths: Vec<&'static str> = FIELDS
+        .iter()
+        .flat_map(|row| row.sources.iter().copied())
+        .chain([
+            "type",
+            "context.device.cookie",
+            "context.cookie",
+            "context.app.name",
+            "context.device.os.name",
+        ])
+        .filter(|p| *p != "event_name")
+        .collect();
+    let n = paths.len();
+    (
+        prop::sample::select(vec![
+            "purchase",
+            "page_view",
+            "search",
+            "login",
+            "unknown_event",
+        ]),
+        prop::collection::vec((0..n, any_json()), 0..12),
+        prop::collection::vec(any_json(), 0..4),
+    )
+        .prop_map(move |(name, values, items)| {
+            let mut event = json!({
+                "event_name": name,
+                "context": {"event_id": "e-1", "device": {"ip": "192.0.2.1", "user_agent": "UA"}},
+                "items": items,
+            });
+            for (i, value) in values {
+                put(&mut event, paths[i], value);
+            }
+            event
+        })
+}
+
+fn is_hash(v: &Value) -> bool {
+    v.as_array().is_some_and(|a| {
+        a.len() == 1
+            && a[0].as_str().is_some_and(|s| {
+                s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            })
+    })
+}
+
+/// True when no value anywhere is `null`, `""`, `[]` or `{}`.
+fn no_empty_values(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty() && a.iter().all(no_empty_values),
+        Value::Object(o) => !o.is_empty() && o.values().all(no_empty_values),
+        _ => true,
+    }
+}
+
+const HASHED: [&str; 12] = [
+    "em",
+    "ph",
+    "ge",
+    "db",
+    "ln",
+    "fn",
+    "ct",
+    "st",
+    "zp",
+    "country",
+    "external_id",
+    "hashed_maids",
+];
+
+/// Checks every invariant of one mapping.
+fn check(event: &Value) -> Result<(), TestCaseError> {
+    let mapping = Mapper::default().map(event, NOW);
+    if let Outcome::Mapped(mapped) = &mapping.outcome {
+        let out =
+            serde_json::to_value(&**mapped).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let errors = support::schema::request_errors(&json!({"data": [out]}));
+        prop_assert!(errors.is_empty(), "schema errors {:?} for {}", errors, out);
+        let user = &out["user_data"];
+        for field in HASHED {
+            if let Some(v) = user.get(field) {
+                prop_assert!(is_hash(v), "user_data.{} = {}", field, v);
+            }
+        }
+        prop_assert!(no_empty_values(&out), "null or empty value in {}", out);
+    }
+    for warning in &mapping.warnings {
+        prop_assert!(warning.len() < 400, "overlong warning {}", warning);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_json_never_panics(event in any_json()) {
+        check(&event)?;
+    }
+
+    #[test]
+    fn structured_events_stay_within_the_schema(event in structured_event()) {
+        check(&event)?;
+    }
+
+    #[test]
+    fn arbitrary_strings_hash_to_64_hex_or_are_omitted(raw in any::<String>(), country in prop::option::of("[a-z]{2}")) {
+        for field in [HashedField::Em, HashedField::Ph, HashedField::Ge, HashedField::Db, HashedField::Fn, HashedField::Ln,
+                      HashedField::Ct, HashedField::St, HashedField::Zp, HashedField::Country, HashedField::ExternalId, HashedField::HashedMaids] {
+            if let Ok(h) = hash(field, &raw, country.as_deref()) {
+                prop_assert!(is_hash(&json!([h.0])), "{:?}", field);
+            }
+        }
+    }
+}
