@@ -1,0 +1,559 @@
+//! Structural checks of the SAM template (`template.yaml`) that cfn-lint cannot make:
+//! API key on `POST /events`, least-privilege secret access, partial batch responses,
+//! dead-letter queue and visibility timeout rules, the arm64 cargo-lambda build, and that
+//! the function only gets documented settings as environment variables.
+//!
+//! SAM intrinsic short forms (`!Ref`, `!GetAtt`, `!Sub`, `!If`, `!FindInMap`, ...) parse as
+//! YAML tagged values; the long forms (`Ref:`, `Fn::GetAtt:`) are understood too.
+
+use serde_norway::{Mapping, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+const TEMPLATE: &str = include_str!("../template.yaml");
+
+/// Settings of SPEC §1 the function may receive, plus the metrics namespace and Lambda's
+/// own log-format variable. `PINTEREST_ACCESS_TOKEN` is deliberately absent: in Lambda the
+/// token only ever comes from Secrets Manager, never from a plain environment variable.
+const DOCUMENTED_SETTINGS: &[&str] = &[
+    "PINTEREST_AD_ACCOUNT_ID",
+    "PINTEREST_TOKEN_SECRET_ID",
+    "PINTEREST_CLICK_ID_COOKIE",
+    "PINTEREST_TEST_MODE",
+    "PINTEREST_MAPPING",
+    "PINTEREST_MAPPING_FILE",
+    "PINTEREST_API_BASE_URL",
+    "PINTEREST_MAX_EVENT_AGE_SECS",
+    "PINTEREST_TOKEN_TTL_SECS",
+    "PINTEREST_MAX_CONCURRENCY",
+    "PINTEREST_MAX_BODY_BYTES",
+    "PINTEREST_METRICS_NAMESPACE",
+    "AWS_LAMBDA_LOG_FORMAT",
+];
+
+fn template() -> Value {
+    serde_norway::from_str(TEMPLATE).unwrap_or_else(|e| panic!("template.yaml does not parse: {e}"))
+}
+
+fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.as_mapping()?.get(key)
+}
+
+/// Follows a dotted path of mapping keys; panics with the path when something is missing.
+fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |cur, key| {
+        get(cur, key).unwrap_or_else(|| panic!("template: `{path}` is missing (at `{key}`)"))
+    })
+}
+
+fn str_at<'a>(v: &'a Value, path: &str) -> &'a str {
+    at(v, path)
+        .as_str()
+        .unwrap_or_else(|| panic!("template: `{path}` is not a string"))
+}
+
+/// `!Name value` or `{Name: value}` / `{"Fn::Name": value}` → (`Name`, value).
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_string(),
+            &t.value,
+        )),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, inner) = m.iter().next()?;
+            let k = k.as_str()?;
+            if k == "Ref" || k.starts_with("Fn::") || k == "Condition" {
+                Some((k.trim_start_matches("Fn::").to_string(), inner))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The logical id named by `!Ref X`.
+fn ref_target(v: &Value) -> Option<&str> {
+    match intrinsic(v)? {
+        (name, target) if name == "Ref" => target.as_str(),
+        _ => None,
+    }
+}
+
+/// The logical id and attribute named by `!GetAtt X.Attr` or `Fn::GetAtt: [X, Attr]`.
+fn getatt_target(v: &Value) -> Option<(String, String)> {
+    let (name, target) = intrinsic(v)?;
+    if name != "GetAtt" {
+        return None;
+    }
+    match target {
+        Value::String(s) => {
+            let (id, attr) = s.split_once('.')?;
+            Some((id.to_string(), attr.to_string()))
+        }
+        Value::Sequence(parts) if parts.len() == 2 => Some((
+            parts[0].as_str()?.to_string(),
+            parts[1].as_str()?.to_string(),
+        )),
+        _ => None,
+    }
+}
+
+fn resources(t: &Value) -> &Mapping {
+    at(t, "Resources")
+        .as_mapping()
+        .expect("Resources is a mapping")
+}
+
+fn resource<'a>(t: &'a Value, id: &str) -> &'a Value {
+    resources(t)
+        .get(id)
+        .unwrap_or_else(|| panic!("resource `{id}` is not in the template"))
+}
+
+fn resources_of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a str, &'a Value)> {
+    resources(t)
+        .iter()
+        .filter(|(_, r)| get(r, "Type").and_then(Value::as_str) == Some(ty))
+        .map(|(k, r)| (k.as_str().expect("logical ids are strings"), r))
+        .collect()
+}
+
+/// The one Lambda function of the stack: (logical id, resource).
+fn function(t: &Value) -> (&str, &Value) {
+    let fns = resources_of_type(t, "AWS::Serverless::Function");
+    assert_eq!(
+        fns.len(),
+        1,
+        "expected exactly one AWS::Serverless::Function"
+    );
+    fns[0]
+}
+
+fn function_events(t: &Value) -> Vec<(&str, &Value)> {
+    let (_, f) = function(t);
+    at(f, "Properties.Events")
+        .as_mapping()
+        .expect("function Events is a mapping")
+        .iter()
+        .map(|(k, e)| (k.as_str().expect("event names are strings"), e))
+        .collect()
+}
+
+fn events_of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a str, &'a Value)> {
+    function_events(t)
+        .into_iter()
+        .filter(|(_, e)| get(e, "Type").and_then(Value::as_str) == Some(ty))
+        .collect()
+}
+
+fn parameter<'a>(t: &'a Value, name: &str) -> Option<&'a Value> {
+    get(at(t, "Parameters"), name)
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Values a parameter can take that matter for a numeric bound: its AllowedValues when
+/// given, otherwise its Default.
+fn parameter_values(t: &Value, name: &str) -> Vec<f64> {
+    let p = parameter(t, name).unwrap_or_else(|| panic!("parameter `{name}` is not declared"));
+    if let Some(Value::Sequence(allowed)) = get(p, "AllowedValues") {
+        let values: Vec<f64> = allowed.iter().filter_map(as_f64).collect();
+        assert_eq!(
+            values.len(),
+            allowed.len(),
+            "`{name}` AllowedValues are numbers"
+        );
+        values
+    } else {
+        let d = get(p, "Default").and_then(as_f64);
+        vec![d.unwrap_or_else(|| panic!("numeric parameter `{name}` needs a Default"))]
+    }
+}
+
+/// The smallest value a numeric setting can take: a literal, or a parameter's smallest
+/// allowed value (AllowedValues, else MinValue, else Default).
+fn minimum(t: &Value, v: &Value) -> f64 {
+    if let Some(n) = as_f64(v) {
+        return n;
+    }
+    let name = ref_target(v).unwrap_or_else(|| panic!("expected a number or !Ref, got {v:?}"));
+    let p = parameter(t, name).unwrap_or_else(|| panic!("parameter `{name}` is not declared"));
+    if let Some(Value::Sequence(allowed)) = get(p, "AllowedValues") {
+        return allowed
+            .iter()
+            .filter_map(as_f64)
+            .fold(f64::INFINITY, f64::min);
+    }
+    get(p, "MinValue")
+        .or_else(|| get(p, "Default"))
+        .and_then(as_f64)
+        .unwrap_or_else(|| panic!("parameter `{name}` has no MinValue or Default"))
+}
+
+/// Evaluates a numeric expression: literal, `!Ref Param` (from `given`, else the
+/// parameter's Default) or `!FindInMap [Map, key, key]` whose keys are such expressions.
+fn eval(t: &Value, v: &Value, given: &BTreeMap<String, f64>) -> f64 {
+    eval_str(t, v, given)
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {v:?}"))
+}
+
+fn eval_str(t: &Value, v: &Value, given: &BTreeMap<String, f64>) -> String {
+    match v {
+        Value::Number(n) => return n.to_string(),
+        Value::String(s) => return s.clone(),
+        _ => {}
+    }
+    let (name, inner) = intrinsic(v).unwrap_or_else(|| panic!("cannot evaluate {v:?}"));
+    match name.as_str() {
+        "Ref" => {
+            let p = inner.as_str().expect("!Ref names a string");
+            if let Some(x) = given.get(p) {
+                return x.to_string();
+            }
+            let default = parameter(t, p)
+                .and_then(|p| get(p, "Default"))
+                .unwrap_or_else(|| panic!("`!Ref {p}` has no value and no Default"));
+            eval_str(t, default, given)
+        }
+        "FindInMap" => {
+            let parts = inner.as_sequence().expect("!FindInMap takes a list");
+            assert_eq!(parts.len(), 3, "!FindInMap takes three arguments");
+            let map = eval_str(t, &parts[0], given);
+            let k1 = eval_str(t, &parts[1], given);
+            let k2 = eval_str(t, &parts[2], given);
+            let found = get(at(t, "Mappings"), &map)
+                .and_then(|m| get(m, &k1))
+                .and_then(|m| get(m, &k2))
+                .unwrap_or_else(|| panic!("mapping {map}/{k1}/{k2} is missing"));
+            eval_str(t, found, given)
+        }
+        other => panic!("cannot evaluate !{other}"),
+    }
+}
+
+/// Every plain string anywhere below `v` (tag names excluded).
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Sequence(s) => s.iter().for_each(|x| strings(x, out)),
+        Value::Mapping(m) => m.iter().for_each(|(k, x)| {
+            strings(k, out);
+            strings(x, out)
+        }),
+        Value::Tagged(t) => strings(&t.value, out),
+        _ => {}
+    }
+}
+
+#[test]
+fn template_parses_with_intrinsic_tags() {
+    let t = template();
+    assert_eq!(str_at(&t, "Transform"), "AWS::Serverless-2016-10-31");
+    let api_url = at(&t, "Outputs.ApiUrl.Value");
+    let (name, sub) = intrinsic(api_url).expect("ApiUrl is an intrinsic");
+    assert_eq!(name, "Sub");
+    let sub = sub.as_str().expect("!Sub takes a string here");
+    assert!(sub.starts_with("https://${"), "{sub}");
+    assert!(
+        sub.contains(".execute-api.${AWS::Region}.amazonaws.com/"),
+        "{sub}"
+    );
+    assert!(sub.ends_with("/events"), "{sub}");
+}
+
+#[test]
+fn function_is_an_arm64_al2023_cargo_lambda_build() {
+    let t = template();
+    let (_, f) = function(&t);
+    assert_eq!(str_at(f, "Properties.Runtime"), "provided.al2023");
+    assert_eq!(str_at(f, "Properties.Handler"), "bootstrap");
+    assert_eq!(str_at(f, "Properties.CodeUri"), ".");
+    let archs = at(f, "Properties.Architectures")
+        .as_sequence()
+        .expect("list");
+    assert_eq!(archs, &vec![Value::from("arm64")]);
+    assert_eq!(str_at(f, "Metadata.BuildMethod"), "rust-cargolambda");
+    let binary = str_at(f, "Metadata.BuildProperties.Binary");
+    assert_eq!(binary, "pinterest-destination");
+    let manifest = include_str!("../Cargo.toml");
+    assert!(
+        manifest.contains(&format!("name = \"{binary}\"")),
+        "Cargo.toml declares no binary named {binary}"
+    );
+    assert_eq!(str_at(f, "Properties.LoggingConfig.LogFormat"), "JSON");
+}
+
+#[test]
+fn function_logs_to_a_log_group_with_retention() {
+    let t = template();
+    let (_, f) = function(&t);
+    let group = ref_target(at(f, "Properties.LoggingConfig.LogGroup"))
+        .expect("LoggingConfig.LogGroup is a !Ref to the stack's log group");
+    let group = resource(&t, group);
+    assert_eq!(str_at(group, "Type"), "AWS::Logs::LogGroup");
+    assert!(minimum(&t, at(group, "Properties.RetentionInDays")) >= 1.0);
+}
+
+#[test]
+fn post_events_requires_an_api_key_or_iam() {
+    let t = template();
+    let apis = events_of_type(&t, "Api");
+    let post_events: Vec<_> = apis
+        .iter()
+        .filter(|(_, e)| {
+            str_at(e, "Properties.Path") == "/events"
+                && str_at(e, "Properties.Method").eq_ignore_ascii_case("post")
+        })
+        .collect();
+    assert_eq!(post_events.len(), 1, "one Api event for POST /events");
+    let (_, event) = post_events[0];
+    let api_id = ref_target(at(event, "Properties.RestApiId")).expect("RestApiId is a !Ref");
+    let api = resource(&t, api_id);
+    assert_eq!(str_at(api, "Type"), "AWS::Serverless::Api");
+
+    let event_auth = get(at(event, "Properties"), "Auth");
+    let api_auth = get(at(api, "Properties"), "Auth");
+    let flag = |auth: Option<&Value>, key: &str| auth.and_then(|a| get(a, key)).cloned();
+    let api_key = flag(event_auth, "ApiKeyRequired")
+        .or_else(|| flag(api_auth, "ApiKeyRequired"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let iam = flag(event_auth, "Authorizer")
+        .or_else(|| flag(api_auth, "DefaultAuthorizer"))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .is_some_and(|a| a == "AWS_IAM");
+    assert!(api_key || iam, "POST /events needs an API key or IAM auth");
+    assert_ne!(
+        flag(event_auth, "Authorizer")
+            .as_ref()
+            .and_then(Value::as_str),
+        Some("NONE"),
+        "the event must not switch auth off"
+    );
+    if api_key && !iam {
+        // Without a usage plan no key exists and no request can get through.
+        let plan = api_auth
+            .map(|a| str_at(a, "UsagePlan.CreateUsagePlan"))
+            .expect("the API creates a usage plan for its key");
+        assert!(
+            matches!(plan, "PER_API" | "SHARED"),
+            "CreateUsagePlan: {plan}"
+        );
+    }
+}
+
+#[test]
+fn function_may_only_read_its_one_secret() {
+    let t = template();
+    let (_, f) = function(&t);
+    let props = at(f, "Properties");
+    assert!(
+        get(props, "Role").is_none(),
+        "no custom role: SAM builds it"
+    );
+    let policies = at(props, "Policies")
+        .as_sequence()
+        .expect("Policies is a list");
+    assert_eq!(policies.len(), 1, "exactly one policy: {policies:?}");
+    let policy = policies[0].as_mapping().expect("a SAM policy template");
+    assert_eq!(policy.len(), 1);
+    let (name, args) = policy.iter().next().expect("one entry");
+    assert_eq!(
+        name.as_str(),
+        Some("AWSSecretsManagerGetSecretValuePolicy"),
+        "only secretsmanager:GetSecretValue is granted"
+    );
+    let secret = get(args, "SecretArn").expect("SecretArn");
+    let mut literal = Vec::new();
+    strings(secret, &mut literal);
+    assert!(
+        literal.iter().all(|s| !s.contains('*')),
+        "no wildcard in the secret ARN"
+    );
+    let secret_ref = ref_target(secret).expect("SecretArn is a !Ref to one secret");
+
+    // The function reads the same secret it may read.
+    let env = at(props, "Environment.Variables");
+    assert_eq!(
+        ref_target(at(env, "PINTEREST_TOKEN_SECRET_ID")),
+        Some(secret_ref),
+        "PINTEREST_TOKEN_SECRET_ID names the secret the policy grants"
+    );
+    if let Some(p) = parameter(&t, secret_ref) {
+        // An existing secret passed in: its full ARN, never a pattern.
+        let pattern = str_at(p, "AllowedPattern");
+        assert!(
+            pattern.starts_with("^arn:aws") && pattern.contains(":secretsmanager:"),
+            "{pattern}"
+        );
+        // The secret-name part admits no `*` and no `.` wildcard, and requires the
+        // 6-character suffix of a full secret ARN (IAM needs the exact ARN).
+        let name_part = pattern.split(":secret:").nth(1).unwrap_or_default();
+        assert!(
+            !name_part.is_empty()
+                && !name_part.contains('*')
+                && !name_part.contains(".+")
+                && name_part.ends_with("-[A-Za-z0-9]{6}$"),
+            "the secret ARN pattern must name one full ARN, no wildcard: {pattern}"
+        );
+    } else {
+        let r = resource(&t, secret_ref);
+        assert_eq!(str_at(r, "Type"), "AWS::SecretsManager::Secret");
+    }
+
+    // No other IAM document in the stack reaches the function or grants secrets.
+    for ty in [
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::IAM::Role",
+    ] {
+        for (id, r) in resources_of_type(&t, ty) {
+            let rp = at(r, "Properties");
+            for attach in ["Roles", "Users", "Groups"] {
+                assert!(
+                    get(rp, attach).is_none(),
+                    "{id} must not be attached ({attach})"
+                );
+            }
+            let mut all = Vec::new();
+            strings(rp, &mut all);
+            assert!(
+                all.iter().all(|s| !s.starts_with("secretsmanager:")),
+                "{id} must not grant Secrets Manager access"
+            );
+        }
+    }
+}
+
+#[test]
+fn sqs_event_reports_batch_item_failures_with_bounded_concurrency() {
+    let t = template();
+    let sqs = events_of_type(&t, "SQS");
+    assert_eq!(sqs.len(), 1, "one SQS event source");
+    let (_, e) = sqs[0];
+    let types = at(e, "Properties.FunctionResponseTypes")
+        .as_sequence()
+        .expect("list");
+    assert!(types.contains(&Value::from("ReportBatchItemFailures")));
+    assert!(minimum(&t, at(e, "Properties.ScalingConfig.MaximumConcurrency")) >= 2.0);
+    assert!(minimum(&t, at(e, "Properties.BatchSize")) >= 1.0);
+    let batch = eval(&t, at(e, "Properties.BatchSize"), &BTreeMap::new());
+    let window = eval(
+        &t,
+        at(e, "Properties.MaximumBatchingWindowInSeconds"),
+        &BTreeMap::new(),
+    );
+    assert!(
+        batch <= 10.0 || window >= 1.0,
+        "Lambda needs a batching window of at least 1 s for batches above 10"
+    );
+    let (queue, attr) = getatt_target(at(e, "Properties.Queue")).expect("Queue: !GetAtt X.Arn");
+    assert_eq!(attr, "Arn");
+    assert_eq!(str_at(resource(&t, &queue), "Type"), "AWS::SQS::Queue");
+}
+
+#[test]
+fn queue_has_a_14_day_dead_letter_queue_and_five_or_more_receives() {
+    let t = template();
+    let (_, e) = events_of_type(&t, "SQS")[0];
+    let (queue_id, _) = getatt_target(at(e, "Properties.Queue")).expect("!GetAtt");
+    let queue = resource(&t, &queue_id);
+    assert_eq!(
+        at(queue, "Properties.SqsManagedSseEnabled").as_bool(),
+        Some(true)
+    );
+    let redrive = at(queue, "Properties.RedrivePolicy");
+    assert!(minimum(&t, at(redrive, "maxReceiveCount")) >= 5.0);
+    let (dlq_id, attr) = getatt_target(at(redrive, "deadLetterTargetArn")).expect("!GetAtt");
+    assert_eq!(attr, "Arn");
+    assert_ne!(dlq_id, queue_id);
+    let dlq = resource(&t, &dlq_id);
+    assert_eq!(str_at(dlq, "Type"), "AWS::SQS::Queue");
+    assert_eq!(
+        eval(
+            &t,
+            at(dlq, "Properties.MessageRetentionPeriod"),
+            &BTreeMap::new()
+        ),
+        1_209_600.0,
+        "DLQ keeps messages 14 days"
+    );
+    assert_eq!(
+        at(dlq, "Properties.SqsManagedSseEnabled").as_bool(),
+        Some(true)
+    );
+}
+
+#[test]
+fn visibility_timeout_is_at_least_six_function_timeouts() {
+    let t = template();
+    let (_, f) = function(&t);
+    let (_, e) = events_of_type(&t, "SQS")[0];
+    let (queue_id, _) = getatt_target(at(e, "Properties.Queue")).expect("!GetAtt");
+    let visibility = at(resource(&t, &queue_id), "Properties.VisibilityTimeout");
+    let timeout = at(f, "Properties.Timeout");
+    // Check every timeout the deployer may choose, not only the default.
+    let choices: Vec<(Option<String>, f64)> = match ref_target(timeout) {
+        Some(p) => parameter_values(&t, p)
+            .into_iter()
+            .map(|v| (Some(p.to_string()), v))
+            .collect(),
+        None => vec![(None, as_f64(timeout).expect("numeric Timeout"))],
+    };
+    assert!(!choices.is_empty());
+    for (param, secs) in choices {
+        let given: BTreeMap<String, f64> = param.into_iter().map(|p| (p, secs)).collect();
+        let vis = eval(&t, visibility, &given);
+        assert!(
+            vis >= 6.0 * secs,
+            "timeout {secs} s: visibility {vis} s < 6 x timeout"
+        );
+        assert!(vis <= 43_200.0, "SQS visibility timeout is at most 12 h");
+    }
+}
+
+#[test]
+fn environment_holds_only_documented_settings() {
+    let t = template();
+    let (_, f) = function(&t);
+    let vars = at(f, "Properties.Environment.Variables")
+        .as_mapping()
+        .expect("Variables is a mapping");
+    let names: BTreeSet<&str> = vars.keys().filter_map(Value::as_str).collect();
+    assert_eq!(names.len(), vars.len(), "variable names are strings");
+    let documented: BTreeSet<&str> = DOCUMENTED_SETTINGS.iter().copied().collect();
+    let unknown: Vec<_> = names.difference(&documented).collect();
+    assert!(unknown.is_empty(), "undocumented variables: {unknown:?}");
+    for required in ["PINTEREST_AD_ACCOUNT_ID", "PINTEREST_TOKEN_SECRET_ID"] {
+        assert!(names.contains(required), "{required} is set");
+    }
+    let account = vars
+        .get("PINTEREST_AD_ACCOUNT_ID")
+        .and_then(ref_target)
+        .expect("the advertiser id is a parameter");
+    let account = parameter(&t, account).expect("declared");
+    assert_eq!(str_at(account, "AllowedPattern"), "^[0-9]{1,18}$");
+}
+
+#[test]
+fn outputs_cover_queue_api_and_function() {
+    let t = template();
+    let outputs = at(&t, "Outputs");
+    for key in [
+        "QueueUrl",
+        "QueueArn",
+        "DeadLetterQueueUrl",
+        "ApiUrl",
+        "ApiKeyId",
+        "FunctionName",
+    ] {
+        assert!(get(outputs, key).is_some(), "output {key} is missing");
+    }
+}
