@@ -2,3 +2,4 @@
 
 pub mod normalize;
 pub mod pinterest;
+pub mod token;
