@@ -1,7 +1,9 @@
 //! Pinterest Conversions API destination for Commanders Act events: mapping, delivery, Lambda triggers.
 
 pub mod config;
+pub mod delivery;
 pub mod event;
 pub mod mapping;
 pub mod normalize;
 pub mod pinterest;
+pub mod token;

@@ -1,3 +1,5 @@
-//! Pinterest Conversions API v5: the event model we send and, later, the HTTP client.
+//! Pinterest Conversions API v5: the event model we send, the HTTP client, and what its answers mean.
 
+pub mod client;
 pub mod model;
+pub mod retry;

@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests (each test binary uses a subset).
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: Pinterest's schema, a fake Pinterest API, a local Secrets Manager (moto).
+#![allow(dead_code)] // each test binary uses only some of the helpers
 
+pub mod fake_pinterest;
+pub mod moto;
 pub mod schema;

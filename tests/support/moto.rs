@@ -1,0 +1,126 @@
+//! A real local Secrets Manager: `moto_server` on 127.0.0.1, started per test and killed on drop.
+//!
+//! The SDK client gets its endpoint, region (us-east-1) and static test credentials explicitly, so nothing is
+//! read from the environment or the EC2 metadata service (`AWS_EC2_METADATA_DISABLED=true` is moot here).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+
+pub struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free port and waits until it answers. Panics (the test fails, it is not
+    /// skipped) when moto is not installed.
+    pub async fn start() -> Self {
+        let binary = moto_binary();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free local port")
+            .port();
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
+        let mut moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        moto.wait_until_ready().await;
+        moto
+    }
+
+    async fn wait_until_ready(&mut self) {
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("moto_server exited during start-up ({status})");
+            }
+            let probe = http
+                .get(format!("{}/moto-api/", self.endpoint))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if probe.is_ok_and(|response| response.status().is_success()) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "moto_server did not answer on {} within 20 s",
+                self.endpoint
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// A Secrets Manager client pointed at this moto.
+    pub fn client(&self) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+    }
+
+    pub async fn create_secret(&self, name: &str, value: &str) {
+        self.client()
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("create secret in moto");
+    }
+
+    /// Stores a new current version of the secret, as a rotation does.
+    pub async fn rotate_secret(&self, name: &str, value: &str) {
+        self.client()
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("put secret value in moto");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `$CARGO_MANIFEST_DIR/.venv/bin/moto_server`, else `moto_server` on `PATH`.
+fn moto_binary() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    let on_path = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("moto_server"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    std::iter::once(venv).chain(on_path).find(|candidate| candidate.is_file()).unwrap_or_else(|| {
+        panic!(
+            "moto_server not found in .venv/bin or on PATH. Run the project's test script, which installs it, or: \
+             python3 -m venv .venv && .venv/bin/pip install 'moto[server]==5.2.5'"
+        )
+    })
+}

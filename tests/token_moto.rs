@@ -1,0 +1,130 @@
+//! The Secrets Manager token source against a real local Secrets Manager (moto), through the real SDK.
+
+mod support;
+
+use std::time::Duration;
+
+use pinterest_destination::token::{SecretsManagerToken, TokenError, TokenProvider, TokenSource};
+use support::moto::Moto;
+
+const TTL: Duration = Duration::from_secs(300);
+
+async fn read(moto: &Moto, secret_id: &str, force_refresh: bool) -> Result<String, TokenError> {
+    let source = SecretsManagerToken::new(moto.client(), secret_id.to_owned(), TTL);
+    source
+        .token(force_refresh)
+        .await
+        .map(|token| token.expose().to_owned())
+}
+
+#[tokio::test]
+async fn raw_token() {
+    let moto = Moto::start().await;
+    moto.create_secret("pinterest/raw", "  pina_raw_token\n")
+        .await;
+    assert_eq!(
+        read(&moto, "pinterest/raw", false).await,
+        Ok("pina_raw_token".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn json_token() {
+    let moto = Moto::start().await;
+    moto.create_secret(
+        "pinterest/json",
+        r#"{"access_token": "pina_json_token", "note": "rotated monthly"}"#,
+    )
+    .await;
+    let provider = TokenProvider::SecretsManager(SecretsManagerToken::new(
+        moto.client(),
+        "pinterest/json".to_owned(),
+        TTL,
+    ));
+    let token = provider.token(false).await.unwrap();
+    assert_eq!(token.expose(), "pina_json_token");
+    assert_eq!(format!("{token:?} {token}"), "**REDACTED** **REDACTED**");
+}
+
+#[tokio::test]
+async fn missing_secret_is_an_error() {
+    let moto = Moto::start().await;
+    assert_eq!(
+        read(&moto, "pinterest/absent", false).await,
+        Err(TokenError::NotFound)
+    );
+}
+
+#[tokio::test]
+async fn empty_secret_is_an_error() {
+    let moto = Moto::start().await;
+    moto.create_secret("pinterest/blank", "   ").await;
+    assert_eq!(
+        read(&moto, "pinterest/blank", false).await,
+        Err(TokenError::Empty)
+    );
+}
+
+#[tokio::test]
+async fn json_without_access_token_is_an_error() {
+    let moto = Moto::start().await;
+    moto.create_secret("pinterest/other", r#"{"token": "pina_misnamed"}"#)
+        .await;
+    let error = read(&moto, "pinterest/other", false).await.unwrap_err();
+    assert_eq!(error, TokenError::NoAccessToken);
+    assert!(!error.to_string().contains("pina_misnamed"));
+}
+
+#[tokio::test]
+async fn unreachable_secrets_manager_is_an_error() {
+    let moto = Moto::start().await;
+    let client = moto.client();
+    drop(moto);
+    let source = SecretsManagerToken::new(client, "pinterest/any".to_owned(), TTL);
+    let error = source.token(false).await.unwrap_err();
+    assert!(matches!(error, TokenError::Unavailable(_)), "{error:?}");
+    assert!(error.to_string().contains("dispatch failure"), "{error}");
+}
+
+#[tokio::test]
+async fn cached_within_ttl_until_forced() {
+    let moto = Moto::start().await;
+    moto.create_secret("pinterest/rotating", "pina_first").await;
+    let source = SecretsManagerToken::new(moto.client(), "pinterest/rotating".to_owned(), TTL);
+    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+
+    moto.rotate_secret("pinterest/rotating", "pina_second")
+        .await;
+    assert_eq!(
+        source.token(false).await.unwrap().expose(),
+        "pina_first",
+        "cached value within the TTL"
+    );
+    assert_eq!(
+        source.token(true).await.unwrap().expose(),
+        "pina_second",
+        "forced refresh reads the secret"
+    );
+    assert_eq!(
+        source.token(false).await.unwrap().expose(),
+        "pina_second",
+        "the refresh is cached"
+    );
+}
+
+#[tokio::test]
+async fn ttl_expiry_reads_again() {
+    let moto = Moto::start().await;
+    moto.create_secret("pinterest/short", "pina_first").await;
+    let source = SecretsManagerToken::new(
+        moto.client(),
+        "pinterest/short".to_owned(),
+        Duration::from_millis(300),
+    );
+    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+
+    moto.rotate_secret("pinterest/short", "pina_second").await;
+    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(source.token(false).await.unwrap().expose(), "pina_second");
+}
