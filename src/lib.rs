@@ -3,7 +3,10 @@
 pub mod config;
 pub mod delivery;
 pub mod event;
+pub mod handler;
 pub mod mapping;
 pub mod normalize;
 pub mod pinterest;
+pub mod summary;
 pub mod token;
+pub mod trigger;

@@ -1,8 +1,10 @@
-//! Local command line: preview the mapping of Commanders Act events (`map`).
+//! Local command line: preview the mapping of Commanders Act events (`map`), replay a Lambda event (`replay`).
 
-use pinterest_destination::config::mapper_from_env;
+use pinterest_destination::config::{Settings, TokenSetting, mapper_from_env};
+use pinterest_destination::handler;
 use pinterest_destination::mapping::{Mapper, Outcome};
 use pinterest_destination::pinterest::model::ConversionEvent;
+use pinterest_destination::trigger::{Sender, State};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::{self, BufWriter, Read, Write};
@@ -14,6 +16,11 @@ usage:
   pinterest-cli map [FILE] [--now UNIX_SECONDS]
       Maps Commanders Act events (one JSON event, a JSON array, or JSON lines; FILE or stdin)
       and prints one JSON line per event: mapped, skipped or rejected.
+  pinterest-cli replay EVENT_FILE [--send]
+      Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2).
+      Without --send it is a dry run: it prints the Pinterest requests it would send (token
+      redacted) and the trigger's response. With --send and PINTEREST_ACCESS_TOKEN (or
+      PINTEREST_TOKEN_SECRET_ID) and PINTEREST_AD_ACCOUNT_ID, it really sends them.
 Settings come from the environment (PINTEREST_MAPPING, PINTEREST_CLICK_ID_COOKIE, ...).
 Exit status: 0 when the input was read, 2 when it (or a setting) could not be.";
 
@@ -77,8 +84,96 @@ fn run() -> Result<(), Fatal> {
             };
             map_command(&mapper, &input, now)
         }
+        "replay" => {
+            let mut file = None;
+            let mut send = false;
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Long("send") => send = true,
+                    Value(path) if file.is_none() => file = Some(path),
+                    other => return Err(other.unexpected().into()),
+                }
+            }
+            let file = file.ok_or_else(|| Fatal(format!("replay needs an EVENT_FILE\n{USAGE}")))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Fatal(format!("cannot read {}: {e}", file.display())))?;
+            let event: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Fatal(format!("{}: not JSON ({e})", file.display())))?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(replay(event, send))
+        }
         other => Err(Fatal(format!("unknown command '{other}'\n{USAGE}"))),
     }
+}
+
+/// Placeholder advertiser id for dry runs without settings.
+const DRY_RUN_AD_ACCOUNT: &str = "000000000000";
+/// Time budget of a replayed invocation, like a Lambda timeout.
+const REPLAY_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn replay(event: Value, send: bool) -> Result<(), Fatal> {
+    lambda_runtime::tracing::init_default_subscriber_with_writer(io::stderr);
+    let mut settings = Settings::from_env(|name| match std::env::var(name).ok() {
+        None if name == "PINTEREST_AD_ACCOUNT_ID" && !send => Some(DRY_RUN_AD_ACCOUNT.to_string()),
+        value => value,
+    })?;
+    if !send {
+        settings.token = TokenSetting::None;
+    } else if settings.token == TokenSetting::None {
+        return Err(Fatal(
+            "--send needs PINTEREST_ACCESS_TOKEN or PINTEREST_TOKEN_SECRET_ID".to_string(),
+        ));
+    }
+    let state = State::new(settings).await.map_err(Fatal)?;
+    let deadline = tokio::time::Instant::now() + REPLAY_BUDGET;
+    let invocation = handler::handle(&state, event, deadline).await;
+
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if let Sender::DryRun(bodies) = &state.sender {
+        let url = format!(
+            "{}/ad_accounts/{}/events{}",
+            state.delivery.base_url,
+            state.delivery.ad_account_id,
+            if state.delivery.test_mode {
+                "?test=true"
+            } else {
+                ""
+            }
+        );
+        let bodies = bodies.lock().map(|b| b.clone()).unwrap_or_default();
+        for body in bodies {
+            let body: Value = serde_json::from_str(&body)?;
+            let request = serde_json::json!({"request": {
+                "method": "POST",
+                "url": url,
+                "headers": {"Authorization": "Bearer **REDACTED**", "Content-Type": "application/json"},
+                "body": body
+            }});
+            writeln!(out, "{request}")?;
+        }
+    }
+    let response = match &invocation.response {
+        Ok(response) => serde_json::json!({"response": response}),
+        Err(e) => serde_json::json!({"error": e.to_string()}),
+    };
+    writeln!(out, "{response}")?;
+    let c = &invocation.counters;
+    eprintln!(
+        "{} {}: {} records, {} events: {} delivered, {} skipped, {} rejected, {} failed; {} requests",
+        if send { "sent" } else { "dry run" },
+        invocation.trigger,
+        c.records,
+        c.received,
+        c.delivered,
+        c.skipped,
+        c.rejected,
+        c.failed,
+        c.requests
+    );
+    Ok(())
 }
 
 fn system_now() -> i64 {

@@ -1,0 +1,140 @@
+//! One Lambda invocation: recognise the event (SQS, REST API v1, HTTP API v2), run its trigger, count.
+
+use crate::summary::Counters;
+use crate::trigger::{State, http, sqs};
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
+use aws_lambda_events::sqs::SqsEvent;
+use serde_json::Value;
+use tokio::time::Instant;
+
+/// Why an invocation answers with an error (Lambda then retries or reports it).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(
+        "unsupported event: expected an SQS batch or an API Gateway proxy request (REST v1 or HTTP v2); {0}"
+    )]
+    Unsupported(String),
+    #[error("malformed {trigger} event: {reason}")]
+    Malformed {
+        trigger: &'static str,
+        reason: String,
+    },
+    #[error("{0}")]
+    RetryAll(String),
+}
+
+/// What one invocation did.
+pub struct Invocation {
+    /// `sqs`, `rest_api`, `http_api`, or `unknown`.
+    pub trigger: &'static str,
+    pub response: Result<Value, HandlerError>,
+    pub counters: Counters,
+}
+
+/// Which trigger sent the event, from its shape.
+fn recognise(event: &Value) -> Option<&'static str> {
+    if event
+        .get("Records")
+        .and_then(Value::as_array)
+        .is_some_and(|records| {
+            records
+                .iter()
+                .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        })
+    {
+        Some("sqs")
+    } else if event.get("version").and_then(Value::as_str) == Some("2.0")
+        && event.pointer("/requestContext/http").is_some()
+    {
+        Some("http_api")
+    } else if event.get("httpMethod").is_some() {
+        Some("rest_api")
+    } else {
+        None
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    trigger: &'static str,
+    event: Value,
+) -> Result<T, HandlerError> {
+    serde_json::from_value(event).map_err(|e| HandlerError::Malformed {
+        trigger,
+        reason: e.to_string(),
+    })
+}
+
+fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
+    serde_json::to_value(response)
+        .map_err(|e| HandlerError::RetryAll(format!("cannot encode the response: {e}")))
+}
+
+/// Runs one invocation to its end; `deadline` is the Lambda deadline.
+pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocation {
+    let mut counters = Counters::default();
+    let Some(trigger) = recognise(&event) else {
+        let keys: Vec<&str> = event
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).take(10).collect())
+            .unwrap_or_default();
+        return Invocation {
+            trigger: "unknown",
+            response: Err(HandlerError::Unsupported(format!(
+                "top-level keys: {keys:?}"
+            ))),
+            counters,
+        };
+    };
+    let response = match trigger {
+        "sqs" => match parse::<SqsEvent>(trigger, event) {
+            Ok(batch) => match sqs::handle(state, &batch, deadline, &mut counters).await {
+                sqs::SqsReply::Partial(response) => to_value(&response),
+                sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
+            },
+            Err(e) => Err(e),
+        },
+        "http_api" => match parse::<ApiGatewayV2httpRequest>(trigger, event) {
+            Ok(request) => {
+                to_value(&http::handle_v2(state, &request, deadline, &mut counters).await)
+            }
+            Err(e) => Err(e),
+        },
+        _ => match parse::<ApiGatewayProxyRequest>(trigger, event) {
+            Ok(request) => {
+                to_value(&http::handle_v1(state, &request, deadline, &mut counters).await)
+            }
+            Err(e) => Err(e),
+        },
+    };
+    Invocation {
+        trigger,
+        response,
+        counters,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn recognises_the_three_event_shapes() {
+        assert_eq!(
+            recognise(&json!({"Records": [{"eventSource": "aws:sqs"}]})),
+            Some("sqs")
+        );
+        assert_eq!(recognise(&json!({"Records": []})), Some("sqs"));
+        assert_eq!(
+            recognise(&json!({"Records": [{"eventSource": "aws:s3"}]})),
+            None
+        );
+        assert_eq!(
+            recognise(&json!({"version": "2.0", "requestContext": {"http": {}}})),
+            Some("http_api")
+        );
+        assert_eq!(recognise(&json!({"httpMethod": "POST"})), Some("rest_api"));
+        assert_eq!(recognise(&json!({"detail-type": "x"})), None);
+        assert_eq!(recognise(&json!([1])), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! API Gateway trigger (REST v1 and HTTP API v2): `POST` a body of events, get one result per event.
+
+use super::{State, Status, process};
+use crate::summary::Counters;
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpResponse,
+};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Seconds a client should wait before retrying after a transient failure.
+const RETRY_AFTER_SECS: &str = "30";
+/// API Gateway stops waiting after 29 s, whatever the function's timeout: answer before that.
+const API_GATEWAY_BUDGET: Duration = Duration::from_secs(28);
+
+/// A response, before it is put in the shape of the API Gateway version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: Vec<(&'static str, &'static str)>,
+}
+
+fn error(status: u16, message: impl Into<String>) -> Reply {
+    Reply {
+        status,
+        body: json!({"error": message.into()}),
+        headers: Vec::new(),
+    }
+}
+
+/// The events of a body: one event, an array of events, or `{"events": [...]}`.
+fn decode_events(body: &[u8]) -> Result<Vec<Value>, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body: not JSON ({e})"))?;
+    let events = match value {
+        Value::Array(events) => events,
+        Value::Object(mut object) => match object.remove("events") {
+            Some(Value::Array(events)) => events,
+            Some(_) => return Err("body: \"events\" must be an array of events".into()),
+            None => vec![Value::Object(object)],
+        },
+        _ => {
+            return Err(
+                "body: expected an event object, an array of events or {\"events\": [...]}".into(),
+            );
+        }
+    };
+    if events.is_empty() {
+        return Err("body: no events".into());
+    }
+    Ok(events)
+}
+
+/// The raw body bytes, checking the size limit before decoding anything.
+fn body_bytes(body: Option<&str>, base64_encoded: bool, limit: usize) -> Result<Vec<u8>, Reply> {
+    let body = body.unwrap_or_default();
+    let decoded_len = if base64_encoded {
+        body.len() / 4 * 3
+    } else {
+        body.len()
+    };
+    if decoded_len > limit {
+        return Err(error(
+            413,
+            format!("body: larger than the limit of {limit} bytes"),
+        ));
+    }
+    if base64_encoded {
+        base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .map_err(|e| error(400, format!("body: invalid base64 ({e})")))
+    } else {
+        Ok(body.as_bytes().to_vec())
+    }
+}
+
+/// One entry of the response's `results`.
+#[derive(Serialize)]
+struct ResultLine<'a> {
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<&'a str>,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// Handles a request, whatever the API Gateway version.
+pub async fn handle(
+    state: &State,
+    method: &Method,
+    body: Option<&str>,
+    base64_encoded: bool,
+    deadline: Instant,
+    counters: &mut Counters,
+) -> Reply {
+    counters.records = 1;
+    if method != Method::POST {
+        counters.records_failed = 1;
+        let mut reply = error(405, format!("method {method} not allowed; use POST"));
+        reply.headers.push(("allow", "POST"));
+        return reply;
+    }
+    let decoded = body_bytes(body, base64_encoded, state.settings.max_body_bytes)
+        .and_then(|bytes| decode_events(&bytes).map_err(|e| error(400, e)));
+    let events = match decoded {
+        Ok(events) => events,
+        Err(reply) => {
+            counters.records_failed = 1;
+            tracing::warn!(
+                status = reply.status,
+                "request refused: {}",
+                reply.body["error"]
+            );
+            return reply;
+        }
+    };
+    let refs: Vec<&Value> = events.iter().collect();
+    let deadline = deadline.min(Instant::now() + API_GATEWAY_BUDGET);
+    let results = process(state, &refs, super::unix_now(), deadline, counters).await;
+    let lines: Vec<ResultLine> = results
+        .iter()
+        .enumerate()
+        .map(|(index, r)| ResultLine {
+            index,
+            event_id: r.event_id.as_deref(),
+            status: r.status,
+            error: r
+                .reason
+                .as_deref()
+                .filter(|_| r.status != Status::Delivered),
+        })
+        .collect();
+    let body = json!({
+        "results": lines,
+        "delivered": counters.delivered,
+        "skipped": counters.skipped,
+        "rejected": counters.rejected,
+        "failed": counters.failed,
+    });
+    let (status, headers) = if counters.failed > 0 {
+        (503, vec![("retry-after", RETRY_AFTER_SECS)])
+    } else if counters.rejected > 0 {
+        (422, Vec::new())
+    } else {
+        (200, Vec::new())
+    };
+    if status != 200 {
+        counters.records_failed = 1;
+    }
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+fn header_map(reply: &Reply) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    for (name, value) in &reply.headers {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    headers
+}
+
+/// REST API (v1) request → reply.
+pub async fn handle_v1(
+    state: &State,
+    request: &ApiGatewayProxyRequest,
+    deadline: Instant,
+    counters: &mut Counters,
+) -> ApiGatewayProxyResponse {
+    let reply = handle(
+        state,
+        &request.http_method,
+        request.body.as_deref(),
+        request.is_base64_encoded,
+        deadline,
+        counters,
+    )
+    .await;
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = i64::from(reply.status);
+    response.headers = header_map(&reply);
+    response.body = Some(Body::Text(reply.body.to_string()));
+    response
+}
+
+/// HTTP API (v2) request → reply.
+pub async fn handle_v2(
+    state: &State,
+    request: &ApiGatewayV2httpRequest,
+    deadline: Instant,
+    counters: &mut Counters,
+) -> ApiGatewayV2httpResponse {
+    let reply = handle(
+        state,
+        &request.request_context.http.method,
+        request.body.as_deref(),
+        request.is_base64_encoded,
+        deadline,
+        counters,
+    )
+    .await;
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = i64::from(reply.status);
+    response.headers = header_map(&reply);
+    response.body = Some(Body::Text(reply.body.to_string()));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_hold_one_event_an_array_or_an_events_object() {
+        assert_eq!(
+            decode_events(br#"{"event_name":"x"}"#).map(|e| e.len()),
+            Ok(1)
+        );
+        assert_eq!(
+            decode_events(br#"[{"a":1},{"b":2}]"#).map(|e| e.len()),
+            Ok(2)
+        );
+        assert_eq!(
+            decode_events(br#"{"events":[{"a":1},{"b":2},{"c":3}]}"#).map(|e| e.len()),
+            Ok(3)
+        );
+        assert_eq!(decode_events(b"[]"), Err("body: no events".into()));
+        assert!(
+            decode_events(br#"{"events":{}}"#)
+                .unwrap_err()
+                .contains("must be an array")
+        );
+        assert!(
+            decode_events(b"\"x\"")
+                .unwrap_err()
+                .contains("expected an event object")
+        );
+        assert!(
+            decode_events(b"nope")
+                .unwrap_err()
+                .starts_with("body: not JSON")
+        );
+        assert!(
+            decode_events(b"\xff\xfe")
+                .unwrap_err()
+                .starts_with("body: not JSON")
+        );
+    }
+
+    #[test]
+    fn size_limit_is_checked_before_decoding() {
+        assert_eq!(body_bytes(Some("abcd"), false, 4), Ok(b"abcd".to_vec()));
+        assert_eq!(body_bytes(Some("abcde"), false, 4).unwrap_err().status, 413);
+        assert_eq!(
+            body_bytes(Some("eyJhIjoxfQ=="), true, 100),
+            Ok(br#"{"a":1}"#.to_vec())
+        );
+        assert_eq!(
+            body_bytes(Some(&"A".repeat(4000)), true, 1000)
+                .unwrap_err()
+                .status,
+            413
+        );
+        assert_eq!(
+            body_bytes(Some("!!notbase64"), true, 100)
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(body_bytes(None, false, 4), Ok(Vec::new()));
+    }
+}

@@ -1,0 +1,206 @@
+//! The pipeline every trigger shares: decoded events → mapping → delivery → one result per event.
+
+pub mod http;
+pub mod sqs;
+
+use crate::config::{Settings, TokenSetting};
+use crate::delivery::{self, DeliveryConfig, EventOutcome};
+use crate::mapping::Outcome;
+use crate::summary::Counters;
+use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider};
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// Where mapped events go.
+pub enum Sender {
+    /// Pinterest's API, with this token source.
+    Pinterest(TokenProvider),
+    /// Nowhere: the request bodies are kept for the CLI to print, and the events count as delivered.
+    DryRun(Mutex<Vec<String>>),
+}
+
+/// Everything built once per container and shared by all invocations.
+pub struct State {
+    pub settings: Settings,
+    pub delivery: DeliveryConfig,
+    pub http: reqwest::Client,
+    pub sender: Sender,
+}
+
+/// Time allowed to one HTTP attempt to Pinterest.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed to open a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Retries stop this long before the Lambda deadline, leaving time to answer.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+
+impl State {
+    /// Builds the state from settings: the HTTP client, and the token source (Secrets Manager, a
+    /// static token, or a dry run when there is neither).
+    pub async fn new(settings: Settings) -> Result<Self, String> {
+        let sender = match &settings.token {
+            TokenSetting::SecretId(id) => {
+                let aws = aws_config::load_from_env().await;
+                let client = aws_sdk_secretsmanager::Client::new(&aws);
+                Sender::Pinterest(TokenProvider::SecretsManager(SecretsManagerToken::new(
+                    client,
+                    id.clone(),
+                    settings.token_ttl,
+                )))
+            }
+            TokenSetting::Static(token) => Sender::Pinterest(TokenProvider::Static(StaticToken(
+                AccessToken::new(token.clone()),
+            ))),
+            TokenSetting::None => Sender::DryRun(Mutex::new(Vec::new())),
+        };
+        let http = crate::pinterest::client::http_client(CONNECT_TIMEOUT)
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let delivery = DeliveryConfig {
+            base_url: settings.api_base_url.clone(),
+            ad_account_id: settings.ad_account_id.clone(),
+            test_mode: settings.test_mode,
+            max_concurrency: settings.max_concurrency,
+            max_events_per_request: delivery::MAX_EVENTS_PER_REQUEST,
+            max_body_bytes: settings.max_body_bytes,
+            request_timeout: REQUEST_TIMEOUT,
+            deadline_margin: DEADLINE_MARGIN,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        };
+        Ok(Self {
+            settings,
+            delivery,
+            http,
+            sender,
+        })
+    }
+}
+
+/// Final state of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Delivered,
+    Skipped,
+    Rejected,
+    Failed,
+}
+
+/// The result of one event, in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventResult {
+    pub status: Status,
+    pub event_id: Option<String>,
+    /// Why it was skipped, rejected or failed (no personal data).
+    pub reason: Option<String>,
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Maps and delivers `events`; returns one result per event, in order, and counts them into `counters`.
+pub async fn process(
+    state: &State,
+    events: &[&Value],
+    now: i64,
+    deadline: Instant,
+    counters: &mut Counters,
+) -> Vec<EventResult> {
+    let mut results = Vec::with_capacity(events.len());
+    let mut to_send = Vec::new();
+    let mut sent_index = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let mapping = state.settings.mapper.map(event, now);
+        let id = mapping.event_id.as_deref().unwrap_or("-");
+        for warning in &mapping.warnings {
+            tracing::warn!(event_id = id, "{warning}");
+        }
+        let (status, reason) = match mapping.outcome {
+            Outcome::Mapped(mapped) => match serde_json::to_string(&mapped) {
+                Ok(json) => {
+                    to_send.push(json);
+                    sent_index.push(index);
+                    // Until delivery reports on it, an event counts as not delivered: nothing is lost by default.
+                    (
+                        Status::Failed,
+                        Some("delivery did not report on this event".to_string()),
+                    )
+                }
+                Err(e) => (
+                    Status::Rejected,
+                    Some(format!("event could not be serialised: {e}")),
+                ),
+            },
+            Outcome::Skipped(reason) => {
+                tracing::info!(event_id = id, "event skipped: {reason}");
+                (Status::Skipped, Some(reason))
+            }
+            Outcome::Rejected(reason) => {
+                tracing::warn!(event_id = id, "event rejected: {reason}");
+                (Status::Rejected, Some(reason))
+            }
+        };
+        results.push(EventResult {
+            status,
+            event_id: mapping.event_id,
+            reason,
+        });
+    }
+
+    if !to_send.is_empty() {
+        let outcomes = match &state.sender {
+            Sender::Pinterest(tokens) => {
+                let report =
+                    delivery::deliver(&state.http, &state.delivery, tokens, &to_send, deadline)
+                        .await;
+                counters.requests += u64::from(report.requests);
+                counters.retries += u64::from(report.retries);
+                report.outcomes
+            }
+            Sender::DryRun(bodies) => {
+                let plan = delivery::plan_requests(&to_send, &state.delivery);
+                counters.requests += plan.len() as u64;
+                if let Ok(mut bodies) = bodies.lock() {
+                    bodies.extend(
+                        plan.into_iter()
+                            .map(|range| delivery::request_body(&to_send[range])),
+                    );
+                }
+                vec![EventOutcome::Delivered; to_send.len()]
+            }
+        };
+        for (index, outcome) in sent_index.into_iter().zip(outcomes) {
+            let result = &mut results[index];
+            let id = result.event_id.as_deref().unwrap_or("-");
+            match outcome {
+                EventOutcome::Delivered => {
+                    result.status = Status::Delivered;
+                    result.reason = None;
+                }
+                EventOutcome::Rejected(reason) => {
+                    tracing::warn!(event_id = id, "event rejected by Pinterest: {reason}");
+                    result.status = Status::Rejected;
+                    result.reason = Some(reason);
+                }
+                EventOutcome::Failed(reason) => {
+                    tracing::warn!(
+                        event_id = id,
+                        "event not delivered (will be retried): {reason}"
+                    );
+                    result.status = Status::Failed;
+                    result.reason = Some(reason);
+                }
+            }
+        }
+    }
+    for result in &results {
+        counters.count(result.status);
+    }
+    results
+}
