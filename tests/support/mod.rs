@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests: Pinterest's schema, a fake Pinterest API, a local Secrets Manager (moto),
-//! cargo-lambda's Lambda emulator running the function, and the checks of what must never leak.
+//! Helpers shared by the integration tests: Pinterest's schema, a fake Pinterest API, a local Secrets Manager (moto).
 #![allow(dead_code)] // each test binary uses only some of the helpers
 
 pub mod emulator;
