@@ -6,7 +6,7 @@ use pinterest_destination::handler;
 use pinterest_destination::trigger::State;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
@@ -54,11 +54,44 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
+/// Time given to an invocation whose runtime deadline is not in the future: the template's default timeout.
+const UNKNOWN_DEADLINE_BUDGET: Duration = Duration::from_secs(30);
+
 /// The Lambda deadline as a tokio instant (now + what is left).
 fn deadline(context: &lambda_runtime::Context) -> tokio::time::Instant {
-    let left = context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
+    let left = time_left(context.deadline(), SystemTime::now());
     tokio::time::Instant::now() + left
+}
+
+/// What is left until `deadline`. Lambda gives every invocation its whole timeout, so a deadline that is
+/// already past when the invocation starts is not a real one: local emulators send such values (cargo-lambda's
+/// `Lambda-Runtime-Deadline-Ms` is a fixed 600000, i.e. 1970), and trusting it would fail every event as
+/// "deadline too near" without sending it. Such an invocation gets [`UNKNOWN_DEADLINE_BUDGET`].
+fn time_left(deadline: SystemTime, now: SystemTime) -> Duration {
+    match deadline.duration_since(now) {
+        Ok(left) if !left.is_zero() => left,
+        _ => {
+            tracing::warn!(
+                budget_secs = UNKNOWN_DEADLINE_BUDGET.as_secs(),
+                "the runtime's deadline is already past (a local emulator?); using a fixed budget"
+            );
+            UNKNOWN_DEADLINE_BUDGET
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_future_deadline_is_kept_and_a_past_one_gets_the_fixed_budget() {
+        let now = SystemTime::now();
+        let left = Duration::from_millis(2_500);
+        assert_eq!(time_left(now + left, now), left);
+        assert_eq!(time_left(now, now), UNKNOWN_DEADLINE_BUDGET);
+        // cargo-lambda's emulator: `Lambda-Runtime-Deadline-Ms: 600000`.
+        let emulator = UNIX_EPOCH + Duration::from_millis(600_000);
+        assert_eq!(time_left(emulator, now), UNKNOWN_DEADLINE_BUDGET);
+    }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: Pinterest's schema, a fake Pinterest API, a local Secrets Manager (moto).
 #![allow(dead_code)] // each test binary uses only some of the helpers
 
+pub mod emulator;
 pub mod fake_pinterest;
+pub mod logs;
 pub mod moto;
 pub mod schema;

@@ -1,0 +1,485 @@
+//! End to end with the real components: the function binary under cargo-lambda's Lambda emulator (the Runtime
+//! API it polls, the Invoke API the test posts the `events/*.json` fixtures to), its token read through the AWS
+//! SDK from a Secrets Manager served by moto, and its requests answered by the fake Pinterest, which checks
+//! every body against Pinterest's schema and the bearer token.
+//!
+//! Each test runs its own stack (fake Pinterest, moto, emulator and function) and then checks the function's
+//! logs: one summary line and one EMF document per invocation with the counts of what happened, and no
+//! token, clear personal data or input IP address anywhere.
+//!
+//! Needs `cargo-lambda` and `moto_server` (in `.venv/bin` or on `PATH`); without them the tests fail, they are
+//! not skipped. `PINTEREST_E2E_LAUNCH=watch` runs the same tests with cargo-lambda building and starting the
+//! function itself (see `tests/support/emulator.rs`).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::emulator::{Emulator, Invoked};
+use support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded};
+use support::logs::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
+use support::moto::Moto;
+
+const SECRET_ID: &str = "pinterest/e2e-access-token";
+const TOKEN_A: &str = "pina_e2e_token_A_7f3c1d";
+const TOKEN_B: &str = "pina_e2e_token_B_91d2ee";
+
+/// What one invocation should count, as its summary line and its EMF document report it.
+#[derive(Debug, Clone, PartialEq)]
+struct Counts {
+    trigger: String,
+    records: u64,
+    records_failed: u64,
+    /// delivered, skipped, rejected, failed
+    events: [u64; 4],
+    requests: u64,
+    retries: u64,
+}
+
+fn counts(
+    trigger: &str,
+    records: u64,
+    records_failed: u64,
+    events: [u64; 4],
+    requests: u64,
+    retries: u64,
+) -> Counts {
+    Counts {
+        trigger: trigger.to_owned(),
+        records,
+        records_failed,
+        events,
+        requests,
+        retries,
+    }
+}
+
+fn number(value: &Value) -> u64 {
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a count: {value}"))
+}
+
+impl Counts {
+    fn from_summary(fields: &Value) -> Self {
+        let n = |name: &str| number(&fields[name]);
+        let counts = counts(
+            fields["trigger"].as_str().unwrap_or_default(),
+            n("records"),
+            n("records_failed"),
+            [n("delivered"), n("skipped"), n("rejected"), n("failed")],
+            n("requests"),
+            n("retries"),
+        );
+        assert_eq!(n("events_received"), counts.events.iter().sum::<u64>());
+        counts
+    }
+
+    fn from_emf(document: &Value) -> Self {
+        let n = |name: &str| number(&document[name]);
+        let counts = counts(
+            document["Trigger"].as_str().unwrap_or_default(),
+            n("Records"),
+            n("RecordsFailed"),
+            [
+                n("EventsDelivered"),
+                n("EventsSkipped"),
+                n("EventsRejected"),
+                n("EventsFailed"),
+            ],
+            n("Requests"),
+            n("Retries"),
+        );
+        assert_eq!(n("EventsReceived"), counts.events.iter().sum::<u64>());
+        counts
+    }
+}
+
+/// The first invocation, sent by the emulator helper to know the function is up: an empty SQS batch.
+fn warm_up() -> Counts {
+    counts("sqs", 0, 0, [0; 4], 0, 0)
+}
+
+/// One test's components, and what its invocations should have logged.
+struct Stack {
+    fake: FakePinterest,
+    moto: Moto,
+    function: Emulator,
+    expected: Vec<Counts>,
+    /// Values that must never be logged.
+    secrets: Vec<&'static str>,
+    /// Requests already checked.
+    seen: usize,
+}
+
+impl Stack {
+    /// Starts the fake Pinterest (accepting `token`), moto holding the secret `{"access_token": token}`, and
+    /// the function with `extra` settings.
+    async fn start(token: &'static str, extra: &[(&str, &str)]) -> Self {
+        let fake = FakePinterest::start().await;
+        fake.set_token(token);
+        let moto = Moto::start().await;
+        moto.create_secret(SECRET_ID, &json!({"access_token": token}).to_string())
+            .await;
+        let mut env = vec![
+            ("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID.to_owned()),
+            ("PINTEREST_TOKEN_SECRET_ID", SECRET_ID.to_owned()),
+            ("PINTEREST_API_BASE_URL", fake.base_url()),
+            ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let function = Emulator::start(&env).await;
+        eprintln!(
+            "function up in {:?} ({:?} launch)",
+            function.started_in,
+            function.launch()
+        );
+        Self {
+            fake,
+            moto,
+            function,
+            expected: vec![warm_up()],
+            secrets: vec![token],
+            seen: 0,
+        }
+    }
+
+    /// Invokes the function; its summary line and EMF document must report `expected`.
+    async fn invoke(&mut self, event: &Value, expected: Counts) -> Invoked {
+        self.expected.push(expected);
+        self.function.invoke(event).await
+    }
+
+    /// The requests received since the last call, each checked: this ad account, `?test=true` as configured,
+    /// bodies valid against the schema, hashed fields as digests, no clear personal data.
+    fn new_requests(&mut self, test_mode: bool) -> Vec<Recorded> {
+        assert_eq!(self.fake.schema_violations(), Vec::<String>::new());
+        let requests = self.fake.requests().split_off(self.seen);
+        self.seen += requests.len();
+        for request in &requests {
+            assert_eq!(request.ad_account_id, AD_ACCOUNT_ID);
+            assert_eq!(request.test_mode, test_mode);
+            assert_eq!(
+                logs::body_problems(&request.body),
+                Vec::<String>::new(),
+                "{}",
+                request.body
+            );
+        }
+        requests
+    }
+
+    /// Checks the logs of every invocation so far, and that nothing leaked into them.
+    async fn check_logs(&self) {
+        let invocations = self.expected.len();
+        let lines = self
+            .function
+            .wait_for_logs(
+                |lines| {
+                    logs::summaries(lines).len() >= invocations
+                        && logs::emf_documents(lines).len() >= invocations
+                },
+                Duration::from_secs(10),
+            )
+            .await;
+        let summaries = logs::summaries(&lines);
+        let from_summaries: Vec<Counts> = summaries.iter().map(Counts::from_summary).collect();
+        assert_eq!(from_summaries, self.expected, "summary lines");
+        let documents = logs::emf_documents(&lines);
+        let from_emf: Vec<Counts> = documents.iter().map(Counts::from_emf).collect();
+        assert_eq!(from_emf, self.expected, "EMF documents");
+        for document in &documents {
+            let declared = &document["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(declared["Namespace"], "PinterestDestination");
+            assert_eq!(declared["Dimensions"], json!([["Trigger"]]));
+            assert!(document["_aws"]["Timestamp"].is_u64());
+            assert!(document["Duration"].is_u64());
+        }
+        // Only the first invocation of the container is a cold start.
+        let cold: Vec<bool> = summaries
+            .iter()
+            .map(|s| s["cold_start"].as_bool().expect("cold_start"))
+            .collect();
+        assert!(cold[0], "the first invocation is a cold start");
+        assert!(cold[1..].iter().all(|c| !c), "{cold:?}");
+        // Each summary line is in the invocation's span, which carries its request id.
+        let request_ids: std::collections::HashSet<String> = logs::json_lines(&lines)
+            .iter()
+            .filter(|l| l["fields"]["message"] == "invocation summary")
+            .map(|l| {
+                l["span"]["requestId"]
+                    .as_str()
+                    .expect("requestId")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(request_ids.len(), invocations);
+
+        assert_eq!(
+            logs::log_problems(&lines, &self.secrets),
+            Vec::<String>::new(),
+            "the logs leak"
+        );
+    }
+}
+
+fn batch_item_failures(ids: &[&str]) -> Value {
+    json!({"batchItemFailures": ids.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()})
+}
+
+/// The fixture's records at these positions, as a new batch.
+fn batch(name: &str, positions: &[usize]) -> Value {
+    let records = fixture(name)["Records"]
+        .as_array()
+        .expect("Records")
+        .clone();
+    json!({"Records": positions.iter().map(|&i| records[i].clone()).collect::<Vec<_>>()})
+}
+
+fn record(message_id: &str, body: &str) -> Value {
+    let mut record = fixture("sqs.json")["Records"][0].clone();
+    record["messageId"] = json!(message_id);
+    record["body"] = json!(body);
+    record
+}
+
+/// The body of an API Gateway answer, parsed.
+fn api_body(invoked: &Invoked) -> Value {
+    let text = invoked.body["body"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no body: {}", invoked.body));
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("body not JSON ({e}): {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_standard_queue_in_test_mode() {
+    let mut stack = Stack::start(TOKEN_A, &[("PINTEREST_TEST_MODE", "true")]).await;
+
+    let invoked = stack
+        .invoke(
+            &fixture("sqs.json"),
+            counts("sqs", 5, 2, [3, 1, 1, 0], 1, 0),
+        )
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    assert_eq!(
+        invoked.body,
+        batch_item_failures(&[sqs::REJECTED, sqs::UNREADABLE])
+    );
+    let requests = stack.new_requests(true);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].event_ids, sqs::SENT);
+    assert_eq!(requests[0].status, 200);
+
+    // Personal data where it doesn't belong, in shapes the mapping must refuse or ignore without repeating it.
+    let warned = json!({
+        "event_name": "purchase",
+        "user": {"email": " Toto.Dupont@Domain.fr ", "phone": "Dupont", "birthdate": "1990-02-31",
+                 "gender": "Toto", "state": "Paris", "country": "Jane", "zipcode": "Menlo Park"},
+        "partners": {"pinterest": {"opt_out": "jane.doe@example.com"}},
+        "context": {"event_id": "e-warned", "device": {"ip": "203.0.113.45", "user_agent": "UA",
+                    "lang": "toto@domain.fr", "network": {"wifi": "198.51.100.23"}}}
+    });
+    let rejected = json!({
+        "event_name": "signup",
+        "user": {"email": "new.customer@example.com"},
+        "partners": {"pinterest": {"action_source": "toto.dupont@domain.fr"}},
+        "context": {"event_id": "e-rejected", "event_timestamp": "1990-02-01 Paris"}
+    });
+    let event = json!({"Records": [
+        record("m-messy", &json!([warned, rejected]).to_string()),
+        record("m-not-json", "Toto.Dupont@Domain.fr +33 6 12 34 56 78 {"),
+        record("m-string", "\"jane.doe@example.com\""),
+    ]});
+    let invoked = stack
+        .invoke(&event, counts("sqs", 3, 3, [1, 0, 1, 0], 1, 0))
+        .await;
+    assert_eq!(
+        invoked.body,
+        batch_item_failures(&["m-messy", "m-not-json", "m-string"])
+    );
+    let requests = stack.new_requests(true);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].event_ids, ["e-warned"]);
+
+    stack.check_logs().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_fifo_queue_fails_the_rest_of_a_failed_group() {
+    let mut stack = Stack::start(TOKEN_A, &[]).await;
+    let invoked = stack
+        .invoke(
+            &fixture("sqs-fifo.json"),
+            counts("sqs", 4, 2, [3, 0, 1, 0], 1, 0),
+        )
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    assert_eq!(
+        invoked.body,
+        batch_item_failures(&[fifo::A1_REJECTED, fifo::A2])
+    );
+    let requests = stack.new_requests(false);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].event_ids, fifo::SENT);
+    stack.check_logs().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_gateway_rest_and_http_api() {
+    let mut stack = Stack::start(TOKEN_A, &[]).await;
+
+    let invoked = stack
+        .invoke(
+            &fixture("apigw-rest.json"),
+            counts("rest_api", 1, 0, [2, 0, 0, 0], 1, 0),
+        )
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    assert_eq!(invoked.body["statusCode"], 200);
+    assert_eq!(invoked.body["headers"]["content-type"], "application/json");
+    assert_eq!(
+        api_body(&invoked),
+        json!({
+            "results": [
+                {"index": 0, "event_id": REST_EVENT_IDS[0], "status": "delivered"},
+                {"index": 1, "event_id": REST_EVENT_IDS[1], "status": "delivered"},
+            ],
+            "delivered": 2, "skipped": 0, "rejected": 0, "failed": 0
+        })
+    );
+    let requests = stack.new_requests(false);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].event_ids, REST_EVENT_IDS);
+
+    let invoked = stack
+        .invoke(
+            &fixture("apigw-http.json"),
+            counts("http_api", 1, 0, [1, 0, 0, 0], 1, 0),
+        )
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    assert_eq!(invoked.body["statusCode"], 200);
+    assert_eq!(
+        api_body(&invoked),
+        json!({
+            "results": [{"index": 0, "event_id": HTTP_EVENT_ID, "status": "delivered"}],
+            "delivered": 1, "skipped": 0, "rejected": 0, "failed": 0
+        })
+    );
+    let requests = stack.new_requests(false);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].event_ids, [HTTP_EVENT_ID]);
+
+    let mut get = fixture("apigw-rest.json");
+    get["httpMethod"] = json!("GET");
+    let invoked = stack
+        .invoke(&get, counts("rest_api", 1, 1, [0; 4], 0, 0))
+        .await;
+    assert_eq!(invoked.body["statusCode"], 405);
+    assert_eq!(invoked.body["headers"]["allow"], "POST");
+    assert!(api_body(&invoked)["error"].is_string());
+
+    // An event from a trigger the function doesn't serve: a function error, naming what came.
+    let eventbridge = json!({"version": "0", "id": "e-1", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": "2026-11-29T20:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": {}});
+    let invoked = stack
+        .invoke(&eventbridge, counts("unknown", 0, 0, [0; 4], 0, 0))
+        .await;
+    assert_eq!(invoked.status, 500, "{}", invoked.body);
+    let message = invoked.body["errorMessage"].as_str().expect("errorMessage");
+    assert!(message.starts_with("unsupported event"), "{message}");
+    assert!(message.contains("detail-type"), "{message}");
+    assert!(stack.new_requests(false).is_empty());
+
+    stack.check_logs().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_secret_is_re_read_after_a_401() {
+    let mut stack = Stack::start(TOKEN_A, &[]).await;
+    stack.secrets.push(TOKEN_B);
+    let good = batch("sqs.json", &[0, 1]);
+
+    let invoked = stack
+        .invoke(&good, counts("sqs", 2, 0, [3, 0, 0, 0], 1, 0))
+        .await;
+    assert_eq!(invoked.body, batch_item_failures(&[]));
+    let requests = stack.new_requests(false);
+    assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [200]);
+
+    // Rotation: the secret now holds B, and Pinterest accepts only B. The function still has A cached.
+    stack
+        .moto
+        .rotate_secret(SECRET_ID, &json!({"access_token": TOKEN_B}).to_string())
+        .await;
+    stack.fake.set_token(TOKEN_B);
+    let invoked = stack
+        .invoke(&good, counts("sqs", 2, 0, [3, 0, 0, 0], 2, 1))
+        .await;
+    assert_eq!(invoked.body, batch_item_failures(&[]));
+    let requests = stack.new_requests(false);
+    let seen: Vec<(u16, bool)> = requests.iter().map(|r| (r.status, r.authorized)).collect();
+    assert_eq!(seen, [(401, false), (200, true)], "one 401 with A, then B");
+    assert!(requests.iter().all(|r| r.event_ids == sqs::SENT));
+
+    // B is cached from now on.
+    let invoked = stack
+        .invoke(&good, counts("sqs", 2, 0, [3, 0, 0, 0], 1, 0))
+        .await;
+    assert_eq!(invoked.body, batch_item_failures(&[]));
+    let requests = stack.new_requests(false);
+    assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [200]);
+
+    stack.check_logs().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisting_401_fails_the_records_after_one_refresh() {
+    let mut stack = Stack::start(TOKEN_A, &[]).await;
+    stack.fake.set_token("pina_token_nobody_has");
+
+    // Every record fails transiently: the invocation is an error, so Lambda retries the batch later.
+    let invoked = stack
+        .invoke(
+            &batch("sqs.json", &[0, 1]),
+            counts("sqs", 2, 2, [0, 0, 0, 3], 2, 1),
+        )
+        .await;
+    assert_eq!(invoked.status, 500, "{}", invoked.body);
+    let message = invoked.body["errorMessage"].as_str().expect("errorMessage");
+    assert!(
+        message.contains("all 2 records failed transiently"),
+        "{message}"
+    );
+    assert!(
+        invoked.elapsed < Duration::from_secs(5),
+        "{:?}",
+        invoked.elapsed
+    );
+    let requests = stack.new_requests(false);
+    assert_eq!(
+        requests.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [401, 401],
+        "one attempt, one after re-reading the secret, no more"
+    );
+
+    // With permanent failures in the batch, a partial response: the good records come back as failed.
+    let invoked = stack
+        .invoke(
+            &fixture("sqs.json"),
+            counts("sqs", 5, 4, [0, 1, 1, 3], 2, 1),
+        )
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    assert_eq!(
+        invoked.body,
+        batch_item_failures(&[sqs::PURCHASE, sqs::ARRAY, sqs::REJECTED, sqs::UNREADABLE])
+    );
+    assert_eq!(stack.new_requests(false).len(), 2);
+
+    stack.check_logs().await;
+}
