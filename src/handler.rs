@@ -23,6 +23,20 @@ pub enum HandlerError {
     RetryAll(String),
 }
 
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        let error_type = match error {
+            HandlerError::Unsupported(_) => "UnsupportedEvent",
+            HandlerError::Malformed { .. } => "MalformedEvent",
+            HandlerError::RetryAll(_) => "BatchRetry",
+        };
+        Self {
+            error_type: error_type.to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// What one invocation did.
 pub struct Invocation {
     /// `sqs`, `rest_api`, `http_api`, or `unknown`.
@@ -54,6 +68,28 @@ fn recognise(event: &Value) -> Option<&'static str> {
     }
 }
 
+/// A short description of an event we cannot handle: its record sources, or its top-level keys.
+fn describe(event: &Value) -> String {
+    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        let mut sources: Vec<&str> = records
+            .iter()
+            .map(|r| {
+                r.get("eventSource")
+                    .or_else(|| r.get("EventSource"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+            })
+            .collect();
+        sources.dedup();
+        return format!("records from {sources:?}");
+    }
+    let keys: Vec<&str> = event
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).take(10).collect())
+        .unwrap_or_default();
+    format!("top-level keys: {keys:?}")
+}
+
 fn parse<T: serde::de::DeserializeOwned>(
     trigger: &'static str,
     event: Value,
@@ -73,15 +109,9 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
 pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocation {
     let mut counters = Counters::default();
     let Some(trigger) = recognise(&event) else {
-        let keys: Vec<&str> = event
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).take(10).collect())
-            .unwrap_or_default();
         return Invocation {
             trigger: "unknown",
-            response: Err(HandlerError::Unsupported(format!(
-                "top-level keys: {keys:?}"
-            ))),
+            response: Err(HandlerError::Unsupported(describe(&event))),
             counters,
         };
     };
@@ -136,5 +166,20 @@ mod tests {
         assert_eq!(recognise(&json!({"httpMethod": "POST"})), Some("rest_api"));
         assert_eq!(recognise(&json!({"detail-type": "x"})), None);
         assert_eq!(recognise(&json!([1])), None);
+    }
+
+    #[test]
+    fn unsupported_events_are_described_by_source_or_keys() {
+        let s3 = json!({"Records": [{"eventSource": "aws:s3"}, {"eventSource": "aws:s3"}]});
+        assert_eq!(describe(&s3), r#"records from ["aws:s3"]"#);
+        let sns = json!({"Records": [{"EventSource": "aws:sns"}]});
+        assert_eq!(describe(&sns), r#"records from ["aws:sns"]"#);
+        assert_eq!(
+            describe(&json!({"detail-type": "x"})),
+            r#"top-level keys: ["detail-type"]"#
+        );
+        let diagnostic = lambda_runtime::Diagnostic::from(HandlerError::Unsupported(describe(&s3)));
+        assert_eq!(diagnostic.error_type, "UnsupportedEvent");
+        assert!(diagnostic.error_message.contains("aws:s3"));
     }
 }

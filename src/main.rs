@@ -1,6 +1,6 @@
 //! Lambda entry point: logging, settings, one shared `State`, then the runtime loop.
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use pinterest_destination::config::Settings;
 use pinterest_destination::handler;
 use pinterest_destination::trigger::State;
@@ -48,7 +48,7 @@ async fn main() -> Result<(), Error> {
         );
         invocation.response.map_err(|e| {
             tracing::error!("invocation failed: {e}");
-            Error::from(e)
+            Diagnostic::from(e)
         })
     }))
     .await

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::emulator::{Emulator, Invoked};
 use support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded};
-use support::logs::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
+use support::leaks::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
 use support::moto::Moto;
 
 const SECRET_ID: &str = "pinterest/e2e-access-token";
@@ -162,7 +162,7 @@ impl Stack {
             assert_eq!(request.ad_account_id, AD_ACCOUNT_ID);
             assert_eq!(request.test_mode, test_mode);
             assert_eq!(
-                logs::body_problems(&request.body),
+                leaks::body_problems(&request.body),
                 Vec::<String>::new(),
                 "{}",
                 request.body
@@ -178,16 +178,16 @@ impl Stack {
             .function
             .wait_for_logs(
                 |lines| {
-                    logs::summaries(lines).len() >= invocations
-                        && logs::emf_documents(lines).len() >= invocations
+                    leaks::summaries(lines).len() >= invocations
+                        && leaks::emf_documents(lines).len() >= invocations
                 },
                 Duration::from_secs(10),
             )
             .await;
-        let summaries = logs::summaries(&lines);
+        let summaries = leaks::summaries(&lines);
         let from_summaries: Vec<Counts> = summaries.iter().map(Counts::from_summary).collect();
         assert_eq!(from_summaries, self.expected, "summary lines");
-        let documents = logs::emf_documents(&lines);
+        let documents = leaks::emf_documents(&lines);
         let from_emf: Vec<Counts> = documents.iter().map(Counts::from_emf).collect();
         assert_eq!(from_emf, self.expected, "EMF documents");
         for document in &documents {
@@ -205,7 +205,7 @@ impl Stack {
         assert!(cold[0], "the first invocation is a cold start");
         assert!(cold[1..].iter().all(|c| !c), "{cold:?}");
         // Each summary line is in the invocation's span, which carries its request id.
-        let request_ids: std::collections::HashSet<String> = logs::json_lines(&lines)
+        let request_ids: std::collections::HashSet<String> = leaks::json_lines(&lines)
             .iter()
             .filter(|l| l["fields"]["message"] == "invocation summary")
             .map(|l| {
@@ -218,7 +218,7 @@ impl Stack {
         assert_eq!(request_ids.len(), invocations);
 
         assert_eq!(
-            logs::log_problems(&lines, &self.secrets),
+            leaks::log_problems(&lines, &self.secrets),
             Vec::<String>::new(),
             "the logs leak"
         );

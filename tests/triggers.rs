@@ -13,7 +13,7 @@ use pinterest_destination::summary::Counters;
 use pinterest_destination::trigger::State;
 use serde_json::{Value, json};
 use support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded, Reply, TOKEN};
-use support::logs::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
+use support::leaks::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
 use tokio::time::Instant;
 
 /// A state whose token is the fake's and whose API is the fake, plus `extra` settings.
@@ -110,7 +110,7 @@ fn assert_requests_clean(fake: &FakePinterest) -> Vec<Recorded> {
         assert!(request.authorized, "the fake refused the token");
         assert!(!request.test_mode);
         assert_eq!(
-            logs::body_problems(&request.body),
+            leaks::body_problems(&request.body),
             Vec::<String>::new(),
             "{}",
             request.body
@@ -180,7 +180,7 @@ async fn sqs_fixture_reports_the_rejected_and_unreadable_records_and_sends_the_g
         assert!(
             user_data[field][0]
                 .as_str()
-                .is_some_and(logs::is_sha256_hex),
+                .is_some_and(leaks::is_sha256_hex),
             "{field}: {user_data}"
         );
     }
@@ -483,7 +483,7 @@ async fn http_api_base64_fixture_delivers_and_answers_200() {
     assert!(
         event["user_data"]["hashed_maids"][0]
             .as_str()
-            .is_some_and(logs::is_sha256_hex)
+            .is_some_and(leaks::is_sha256_hex)
     );
 }
 
@@ -638,24 +638,24 @@ async fn api_transient_failure_gets_503_with_retry_after() {
 
 #[test]
 fn leak_detectors_find_what_they_look_for() {
-    assert_eq!(logs::email_like("x a.b@c.fr y"), ["a.b@c.fr"]);
-    assert!(logs::email_like("user@localhost, @x.com, a@b").is_empty());
+    assert_eq!(leaks::email_like("x a.b@c.fr y"), ["a.b@c.fr"]);
+    assert!(leaks::email_like("user@localhost, @x.com, a@b").is_empty());
     assert_eq!(
-        logs::ipv4_like("ip=203.0.113.45:80 v1.2.3"),
+        leaks::ipv4_like("ip=203.0.113.45:80 v1.2.3"),
         ["203.0.113.45"]
     );
-    assert!(logs::ipv4_like("1.2.3.4.5 999.1.1.1").is_empty());
+    assert!(leaks::ipv4_like("1.2.3.4.5 999.1.1.1").is_empty());
     let body = json!({"data": [{"user_data": {"em": ["A"], "ln": ["dupont"]}, "custom_data": {"order_id": "75011"}}]});
     assert_eq!(
-        logs::body_problems(&body).len(),
+        leaks::body_problems(&body).len(),
         3,
         "{:?}",
-        logs::body_problems(&body)
+        leaks::body_problems(&body)
     );
     let lines = [
         "token pina_x".to_owned(),
         "from 203.0.113.45".to_owned(),
         "fine".to_owned(),
     ];
-    assert_eq!(logs::log_problems(&lines, &["pina_x"]).len(), 2);
+    assert_eq!(leaks::log_problems(&lines, &["pina_x"]).len(), 2);
 }

@@ -3,6 +3,6 @@
 
 pub mod emulator;
 pub mod fake_pinterest;
-pub mod logs;
+pub mod leaks;
 pub mod moto;
 pub mod schema;
