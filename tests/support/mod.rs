@@ -2,5 +2,7 @@
 #![allow(dead_code)] // each test binary uses only some of the helpers
 
 pub mod fake_pinterest;
+pub mod invoke;
+pub mod logs;
 pub mod moto;
 pub mod schema;
