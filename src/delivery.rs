@@ -318,7 +318,8 @@ impl<T: TokenSource> Run<'_, T> {
                 } => {
                     let wait = self.backoff(backoffs).max(retry_after.unwrap_or_default());
                     backoffs += 1;
-                    if Instant::now() + wait >= self.stop {
+                    // Compared as durations: `now + wait` panics on an absurd `Retry-After` (u64::MAX s).
+                    if wait >= self.stop.saturating_duration_since(Instant::now()) {
                         tracing::warn!(
                             events,
                             attempt,
