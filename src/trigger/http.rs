@@ -37,6 +37,9 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
 
 /// The events of a body: one event, an array of events, or `{"events": [...]}`.
 fn decode_events(body: &[u8]) -> Result<Vec<Value>, String> {
+    if body.trim_ascii().is_empty() {
+        return Err("body: empty".into());
+    }
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("body: not JSON ({e})"))?;
     let events = match value {
         Value::Array(events) => events,
@@ -235,6 +238,8 @@ mod tests {
             Ok(3)
         );
         assert_eq!(decode_events(b"[]"), Err("body: no events".into()));
+        assert_eq!(decode_events(b""), Err("body: empty".into()));
+        assert_eq!(decode_events(b" \r\n\t"), Err("body: empty".into()));
         assert!(
             decode_events(br#"{"events":{}}"#)
                 .unwrap_err()
