@@ -64,7 +64,10 @@ fn decode_events(body: &[u8]) -> Result<Vec<Value>, String> {
 fn body_bytes(body: Option<&str>, base64_encoded: bool, limit: usize) -> Result<Vec<u8>, Reply> {
     let body = body.unwrap_or_default();
     let decoded_len = if base64_encoded {
-        body.len() / 4 * 3
+        // Exact for the padded base64 API Gateway sends: 3 bytes per 4 characters, less the padding.
+        let encoded = body.trim();
+        let padding = encoded.bytes().rev().take(2).filter(|&b| b == b'=').count();
+        (encoded.len() / 4 * 3).saturating_sub(padding)
     } else {
         body.len()
     };
@@ -283,5 +286,16 @@ mod tests {
             400
         );
         assert_eq!(body_bytes(None, false, 4), Ok(Vec::new()));
+        // At the limit whatever the padding: 4 bytes → "YWJjZA==", 5 → "YWJjZGU=", 6 → "YWJjZGVm".
+        assert_eq!(body_bytes(Some("YWJjZA=="), true, 4), Ok(b"abcd".to_vec()));
+        assert_eq!(body_bytes(Some("YWJjZGU="), true, 5), Ok(b"abcde".to_vec()));
+        assert_eq!(
+            body_bytes(Some("YWJjZGVm"), true, 6),
+            Ok(b"abcdef".to_vec())
+        );
+        assert_eq!(
+            body_bytes(Some("YWJjZGU="), true, 4).unwrap_err().status,
+            413
+        );
     }
 }
