@@ -299,6 +299,7 @@ fn fault_name(reply: &Reply) -> Option<String> {
         Reply::NotJson => "200 not JSON".to_owned(),
         Reply::WrongLength => "200 wrong events[] length".to_owned(),
         Reply::Reset => "connection reset".to_owned(),
+        Reply::Redirect(s, _) => format!("HTTP {s} redirect"),
     };
     Some(name)
 }

@@ -60,6 +60,8 @@ pub enum Reply {
     /// The request is read, then the connection is reset without an answer ([`FakePinterest::start_local`]
     /// only: the wiremock server answers 502 instead).
     Reset,
+    /// This status with a `Location` header pointing there.
+    Redirect(u16, String),
 }
 
 /// One request as the fake saw it.
@@ -251,6 +253,7 @@ struct Answer {
     content_type: &'static str,
     body: Vec<u8>,
     retry_after: Option<String>,
+    location: Option<String>,
     stall: Duration,
     reset: bool,
 }
@@ -421,6 +424,9 @@ impl Respond for Responder {
         if let Some(value) = answer.retry_after {
             template = template.insert_header("retry-after", value.as_str());
         }
+        if let Some(value) = answer.location {
+            template = template.insert_header("location", value.as_str());
+        }
         template
     }
 }
@@ -489,6 +495,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
                 content_type: "text/plain",
                 body: b"no route".to_vec(),
                 retry_after: None,
+                location: None,
                 stall: Duration::ZERO,
                 reset: false,
             }
@@ -510,6 +517,9 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         if let Some(value) = &answer.retry_after {
             response.push_str(&format!("retry-after: {value}\r\n"));
         }
+        if let Some(value) = &answer.location {
+            response.push_str(&format!("location: {value}\r\n"));
+        }
         response.push_str("\r\n");
         let mut bytes = response.into_bytes();
         bytes.extend_from_slice(&answer.body);
@@ -522,6 +532,10 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
 fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -545,6 +559,7 @@ fn answer(reply: &Reply, events: usize, violations: &mut Vec<String>) -> Answer 
         content_type,
         body: body.as_bytes().to_vec(),
         retry_after: None,
+        location: None,
         stall: Duration::ZERO,
         reset: false,
     };
@@ -594,6 +609,11 @@ fn answer(reply: &Reply, events: usize, violations: &mut Vec<String>) -> Answer 
             answer.reset = true;
             return answer;
         }
+        Reply::Redirect(status, location) => {
+            let mut answer = raw(*status, "text/plain", "moved");
+            answer.location = Some(location.clone());
+            return answer;
+        }
     };
     let validator = match status {
         200 => &schemas().ok,
@@ -614,6 +634,7 @@ fn answer(reply: &Reply, events: usize, violations: &mut Vec<String>) -> Answer 
             Reply::RetryAfter(_, value) => Some(value.clone()),
             _ => None,
         },
+        location: None,
         stall,
         reset: false,
     }
