@@ -368,7 +368,8 @@ fn verify(
     // What Pinterest was told and said, by uid.
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut processed: BTreeSet<String> = BTreeSet::new();
-    // Answered `processed` at once, with time to spare: the client must have read it.
+    // The last request holding the event answered `processed` at once, with time to spare: the client must
+    // have read that answer (a later request would show that it had not).
     let mut clean: BTreeSet<String> = BTreeSet::new();
     for request in requests {
         for (event, &ok) in request.body["data"]
@@ -384,9 +385,11 @@ fn verify(
             seen.insert(uid.clone());
             if ok {
                 processed.insert(uid.clone());
-                if request.stall.is_zero() && request.clock_at + Duration::from_secs(1) < stop {
-                    clean.insert(uid);
-                }
+            }
+            if ok && request.stall.is_zero() && request.clock_at + Duration::from_secs(1) < stop {
+                clean.insert(uid);
+            } else {
+                clean.remove(&uid);
             }
         }
     }
