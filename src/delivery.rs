@@ -107,7 +107,8 @@ pub fn request_body(events: &[String]) -> String {
 /// Sends `events` (each the JSON of one Pinterest event) and reports one outcome per event, in input order.
 ///
 /// Requests go out concurrently, at most `max_concurrency` in flight. A request refused as a whole (400, 403,
-/// 404, ...) is split in halves, recursively, so that one bad event can't sink the others; as 403 and 404 are
+/// 404, ...; not 501, which refuses the endpoint itself and is not retried in any form) is split in halves,
+/// recursively, so that one bad event can't sink the others; as 403 and 404 are
 /// about the token or the ad account rather than an event, splitting stops when both halves get one of them
 /// too. A 401 re-reads the token (bypassing the cache) and tries once more. Transient errors are retried with
 /// exponential back-off and full jitter, honouring `Retry-After`, until `deadline - deadline_margin`; what is
@@ -166,10 +167,12 @@ struct Run<'a, T> {
 /// How one request ended, once its retries are over.
 enum Sent {
     PerEvent(Vec<EventOutcome>),
-    /// Refused as a whole; `account_level` for 403 and 404, which no event causes.
+    /// Refused as a whole; `account_level` for 403 and 404, which no event causes; `split` unless splitting
+    /// cannot help (501: the endpoint itself is refused, so halves would only re-send every event).
     Rejected {
         reason: String,
         account_level: bool,
+        split: bool,
     },
     Failed(String),
 }
@@ -187,12 +190,13 @@ impl<T: TokenSource> Run<'_, T> {
             match sent {
                 Sent::PerEvent(outcomes) => outcomes,
                 Sent::Failed(reason) => vec![EventOutcome::Failed(reason); range.len()],
-                Sent::Rejected { reason, .. } if range.len() == 1 => {
-                    vec![EventOutcome::Rejected(reason)]
+                Sent::Rejected { reason, split, .. } if range.len() == 1 || !split => {
+                    vec![EventOutcome::Rejected(reason); range.len()]
                 }
                 Sent::Rejected {
                     reason,
                     account_level,
+                    ..
                 } => {
                     let middle = range.start + range.len() / 2;
                     let (first, second) = (range.start..middle, middle..range.end);
@@ -230,6 +234,7 @@ impl<T: TokenSource> Run<'_, T> {
                     self.cfg.max_body_bytes
                 ),
                 account_level: false,
+                split: true,
             };
         }
         let mut attempt: u32 = 0;
@@ -281,6 +286,7 @@ impl<T: TokenSource> Run<'_, T> {
                     return Sent::Rejected {
                         reason,
                         account_level: matches!(status, 403 | 404),
+                        split: status != 501,
                     };
                 }
                 Decision::RefreshToken if token_refreshed => {
@@ -312,7 +318,8 @@ impl<T: TokenSource> Run<'_, T> {
                 } => {
                     let wait = self.backoff(backoffs).max(retry_after.unwrap_or_default());
                     backoffs += 1;
-                    if Instant::now() + wait >= self.stop {
+                    // Compared as durations: `now + wait` panics on an absurd `Retry-After` (u64::MAX s).
+                    if wait >= self.stop.saturating_duration_since(Instant::now()) {
                         tracing::warn!(
                             events,
                             attempt,

@@ -190,7 +190,8 @@ pub fn timestamp(value: &Value) -> Result<i64, Unreadable> {
             ));
         }
     };
-    Ok(if epoch.abs() >= MILLIS_THRESHOLD {
+    // `unsigned_abs`: `abs` overflows (a panic in debug builds) on i64::MIN.
+    Ok(if epoch.unsigned_abs() >= MILLIS_THRESHOLD.unsigned_abs() {
         epoch.div_euclid(1000)
     } else {
         epoch
@@ -311,5 +312,11 @@ mod tests {
         assert!(timestamp(&json!("yesterday")).is_err());
         assert!(timestamp(&json!({"t": 1})).is_err());
         assert!(timestamp(&json!(1e300)).is_err());
+        // i64::MIN has no absolute value in i64: still read as (very old) milliseconds, without overflowing.
+        assert_eq!(timestamp(&json!(i64::MIN)), Ok(i64::MIN / 1000 - 1));
+        assert_eq!(
+            timestamp(&json!(i64::MIN.to_string())),
+            Ok(i64::MIN / 1000 - 1)
+        );
     }
 }

@@ -187,8 +187,8 @@ impl Mapper {
     fn map_object(&self, r: &mut Reader<'_>, now: i64) -> Result<ConversionEvent, Outcome> {
         let Some(name) = r.text(Field::EventName) else {
             return Err(Outcome::Rejected(format!(
-                "event_name: missing (looked at {})",
-                list(self.sources.of(Field::EventName))
+                "event_name: {}",
+                self.why_absent(r.event, Field::EventName)
             )));
         };
         let Some(event_name) = self.names.resolve(&name) else {
@@ -201,8 +201,8 @@ impl Mapper {
         let event_id = r.text(Field::EventId);
         if event_id.is_none() {
             r.errors.push(format!(
-                "event_id: missing (looked at {}); Pinterest needs it to deduplicate",
-                list(self.sources.of(Field::EventId))
+                "event_id: {}; Pinterest needs it to deduplicate",
+                self.why_absent(r.event, Field::EventId)
             ));
         }
         let event_time = self.event_time(r, now);
@@ -253,6 +253,20 @@ impl Mapper {
             user_data,
             custom_data: self.custom_data(r),
         })
+    }
+
+    /// Why a required text field has no value: present with a type no text comes from (an object, an array,
+    /// a boolean), or missing.
+    fn why_absent(&self, event: &Value, field: Field) -> String {
+        let sources = self.sources.of(field);
+        let wrong_type = sources.iter().find(|path| {
+            path.get(event)
+                .is_some_and(|value| !value.is_string() && !value.is_number())
+        });
+        match wrong_type {
+            Some(path) => format!("not a string or a number ({path})"),
+            None => format!("missing (looked at {})", list(sources)),
+        }
     }
 
     /// `event_time` in seconds; absent → `now`; too far in the future or too old → an error.

@@ -37,6 +37,9 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
 
 /// The events of a body: one event, an array of events, or `{"events": [...]}`.
 fn decode_events(body: &[u8]) -> Result<Vec<Value>, String> {
+    if body.trim_ascii().is_empty() {
+        return Err("body: empty".into());
+    }
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("body: not JSON ({e})"))?;
     let events = match value {
         Value::Array(events) => events,
@@ -61,7 +64,10 @@ fn decode_events(body: &[u8]) -> Result<Vec<Value>, String> {
 fn body_bytes(body: Option<&str>, base64_encoded: bool, limit: usize) -> Result<Vec<u8>, Reply> {
     let body = body.unwrap_or_default();
     let decoded_len = if base64_encoded {
-        body.len() / 4 * 3
+        // Exact for the padded base64 API Gateway sends: 3 bytes per 4 characters, less the padding.
+        let encoded = body.trim();
+        let padding = encoded.bytes().rev().take(2).filter(|&b| b == b'=').count();
+        (encoded.len() / 4 * 3).saturating_sub(padding)
     } else {
         body.len()
     };
@@ -235,6 +241,8 @@ mod tests {
             Ok(3)
         );
         assert_eq!(decode_events(b"[]"), Err("body: no events".into()));
+        assert_eq!(decode_events(b""), Err("body: empty".into()));
+        assert_eq!(decode_events(b" \r\n\t"), Err("body: empty".into()));
         assert!(
             decode_events(br#"{"events":{}}"#)
                 .unwrap_err()
@@ -278,5 +286,16 @@ mod tests {
             400
         );
         assert_eq!(body_bytes(None, false, 4), Ok(Vec::new()));
+        // At the limit whatever the padding: 4 bytes → "YWJjZA==", 5 → "YWJjZGU=", 6 → "YWJjZGVm".
+        assert_eq!(body_bytes(Some("YWJjZA=="), true, 4), Ok(b"abcd".to_vec()));
+        assert_eq!(body_bytes(Some("YWJjZGU="), true, 5), Ok(b"abcde".to_vec()));
+        assert_eq!(
+            body_bytes(Some("YWJjZGVm"), true, 6),
+            Ok(b"abcdef".to_vec())
+        );
+        assert_eq!(
+            body_bytes(Some("YWJjZGU="), true, 4).unwrap_err().status,
+            413
+        );
     }
 }

@@ -1,15 +1,22 @@
-//! A fake Pinterest events endpoint on 127.0.0.1 (wiremock): checks the schema and the token, records every
-//! request, and answers from a script; plus a server that resets every connection.
+//! A fake Pinterest events endpoint on 127.0.0.1: checks the schema and the token, records every request, and
+//! answers from a script; plus a server that resets every connection.
+//!
+//! Two front ends share the script and the records:
+//! - [`FakePinterest::start`] serves with wiremock, on wiremock's own thread and runtime;
+//! - [`FakePinterest::start_local`] serves plain HTTP/1.1 from tasks of the *current* tokio runtime, so that a test
+//!   with paused time (`start_paused = true`) pauses the fake's stalls too, and [`Reply::Reset`] can drop a
+//!   connection without answering. With paused time, also run [`tick`].
 
 use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use jsonschema::Validator;
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt as _;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -29,10 +36,19 @@ pub enum Reply {
     FailEvents(Vec<usize>),
     /// 200, every event processed, these with a `warning_message`.
     Warn(Vec<usize>),
+    /// 200, the events at the first positions `failed`, those at the second carry a `warning_message`.
+    FailAndWarn(Vec<usize>, Vec<usize>),
+    /// 200, the events at these positions `failed` with this `error_message`; the last position also carries it
+    /// as its `warning_message` (a long text tests what gets logged).
+    FailWith(Vec<usize>, String),
     /// 422 DetailedError whose `details.events` mark these positions `failed`.
     Unprocessable(Vec<usize>),
     /// This status with an Error body `{code, message}`.
     Status(u16),
+    /// This status with an Error body `{code, message}` carrying this message.
+    ErrorMessage(u16, String),
+    /// This status with this body as `text/html` (what a proxy in front of an API may answer).
+    Raw(u16, String),
     /// This status with an Error body and this `Retry-After` header.
     RetryAfter(u16, String),
     /// 200, every event processed, answered after this stall.
@@ -41,21 +57,34 @@ pub enum Reply {
     NotJson,
     /// 200 with one per-event result too few.
     WrongLength,
+    /// The request is read, then the connection is reset without an answer ([`FakePinterest::start_local`]
+    /// only: the wiremock server answers 502 instead).
+    Reset,
+    /// This status with a `Location` header pointing there.
+    Redirect(u16, String),
 }
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub at: Instant,
+    /// Arrival on tokio's clock: virtual under paused time (with [`FakePinterest::start_local`]).
+    pub clock_at: tokio::time::Instant,
     pub ad_account_id: String,
     pub test_mode: bool,
     pub authorized: bool,
     pub body: Value,
     pub event_ids: Vec<String>,
-    /// Status answered.
+    /// Status answered (0 for [`Reply::Reset`]).
     pub status: u16,
     /// Stall before the answer (from [`Reply::Delay`]).
     pub stall: Duration,
+    /// The reply used.
+    pub reply: Reply,
+    /// Per event of the request: whether the answer says Pinterest processed it (a 200 or 422 with one
+    /// result per event sent, that result `processed`). A client that timed out before a stalled answer did
+    /// not learn it.
+    pub processed: Vec<bool>,
 }
 
 #[derive(Default)]
@@ -66,31 +95,71 @@ struct State {
     rejected_ids: HashSet<String>,
     requests: Vec<Recorded>,
     schema_violations: Vec<String>,
+    user_data_violations: Vec<String>,
+}
+
+enum Server {
+    Wiremock(MockServer),
+    Local {
+        address: SocketAddr,
+        task: JoinHandle<()>,
+    },
 }
 
 pub struct FakePinterest {
-    server: MockServer,
+    server: Server,
     state: Arc<Mutex<State>>,
 }
 
 impl FakePinterest {
-    pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State {
+    fn new_state() -> Arc<Mutex<State>> {
+        Arc::new(Mutex::new(State {
             token: TOKEN.to_owned(),
             ..State::default()
-        }));
+        }))
+    }
+
+    /// The fake on a wiremock server (its own thread).
+    pub async fn start() -> Self {
+        let state = Self::new_state();
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path_regex(r"^/v5/ad_accounts/[0-9]+/events$"))
             .respond_with(Responder(state.clone()))
             .mount(&server)
             .await;
-        Self { server, state }
+        Self {
+            server: Server::Wiremock(server),
+            state,
+        }
+    }
+
+    /// The fake served by tasks of the current tokio runtime (works with paused time; supports
+    /// [`Reply::Reset`]).
+    pub async fn start_local() -> Self {
+        let state = Self::new_state();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let address = listener.local_addr().expect("local address");
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_connection(stream, shared.clone()));
+            }
+        });
+        Self {
+            server: Server::Local { address, task },
+            state,
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        match &self.server {
+            Server::Wiremock(server) => server.uri(),
+            Server::Local { address, .. } => format!("http://{address}"),
+        }
     }
 
     /// The API base URL to configure: `<uri>/v5`.
@@ -127,6 +196,13 @@ impl FakePinterest {
         self.lock().schema_violations.clone()
     }
 
+    /// `user_data` values that break SPEC §6 in a request: a hashed field that is not an array of 64 lower-case
+    /// hex digests, or a field other than the four sent raw (`client_ip_address`, `client_user_agent`,
+    /// `click_id`, `partner_id`) and the hashed ones.
+    pub fn user_data_violations(&self) -> Vec<String> {
+        self.lock().user_data_violations.clone()
+    }
+
     /// The most requests in flight at once, a request counting from its arrival to the end of its stall
     /// (so only stalled requests count).
     pub fn max_in_flight(&self) -> usize {
@@ -148,85 +224,365 @@ impl FakePinterest {
     }
 }
 
+impl Drop for FakePinterest {
+    fn drop(&mut self) {
+        if let Server::Local { task, .. } = &self.server {
+            task.abort();
+        }
+    }
+}
+
+/// Keeps a paused clock moving in steps of at most `step` while the runtime waits on sockets.
+///
+/// With paused time, tokio advances the clock to the next timer whenever the runtime has nothing to run, and
+/// it does so even while a request is on its way through a socket (the I/O readiness is only noticed after the
+/// jump): a 10 s request time-out would fire while the local fake is answering. A task that sleeps `step` in a
+/// loop makes `step` the next timer, so such a jump is at most `step`; waits (back-off, `Retry-After`, stalls)
+/// still pass in virtual time, at the cost of one runtime turn per `step`. Each turn also yields the thread,
+/// so that a kernel thread delivering loopback packets on a busy machine gets the CPU before the clock runs on.
+/// Abort the handle when done.
+pub fn tick(step: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(step).await;
+            std::thread::yield_now();
+        }
+    })
+}
+
+/// What the fake answers one request with.
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    retry_after: Option<String>,
+    location: Option<String>,
+    stall: Duration,
+    reset: bool,
+}
+
+/// The parts of a request the fake looks at.
+struct Incoming<'a> {
+    path: &'a str,
+    query: Option<&'a str>,
+    authorization: Option<&'a str>,
+    content_type: Option<&'a str>,
+    body: &'a [u8],
+}
+
+/// Records the request and decides the answer: the logic both front ends share.
+fn decide(state: &Mutex<State>, request: &Incoming<'_>) -> Answer {
+    let at = Instant::now();
+    let clock_at = tokio::time::Instant::now();
+    let body: Value = serde_json::from_slice(request.body).unwrap_or(Value::Null);
+    let event_ids: Vec<String> = body["data"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let events = body["data"].as_array().map_or(0, Vec::len);
+    let schema_errors: Vec<String> = schemas()
+        .request
+        .iter_errors(&body)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    let user_data_errors = user_data_errors(&body);
+    let content_type_ok = request.content_type == Some("application/json");
+    let mut state = state.lock().expect("fake state poisoned");
+    state.user_data_violations.extend(user_data_errors);
+    let authorized = request.authorization == Some(format!("Bearer {}", state.token).as_str());
+    let reply = if !authorized {
+        Reply::Status(401)
+    } else if !schema_errors.is_empty() || !content_type_ok {
+        let problem = if content_type_ok {
+            schema_errors.join("; ")
+        } else {
+            "Content-Type is not application/json".to_owned()
+        };
+        state.schema_violations.push(format!("request: {problem}"));
+        Reply::Status(400)
+    } else if event_ids.iter().any(|id| state.rejected_ids.contains(id)) {
+        Reply::Status(400)
+    } else {
+        match state.script.pop_front() {
+            Some(reply) => reply,
+            None => state.default.clone().unwrap_or(Reply::Ok),
+        }
+    };
+    let answer = answer(&reply, events, &mut state.schema_violations);
+    let processed = processed(&answer, events);
+    let segments: Vec<&str> = request.path.split('/').collect();
+    state.requests.push(Recorded {
+        at,
+        clock_at,
+        ad_account_id: segments.get(3).copied().unwrap_or_default().to_owned(),
+        test_mode: request
+            .query
+            .is_some_and(|q| q.split('&').any(|pair| pair == "test=true")),
+        authorized,
+        body,
+        event_ids,
+        status: if answer.reset { 0 } else { answer.status },
+        stall: answer.stall,
+        reply,
+        processed,
+    });
+    answer
+}
+
+/// Per event: does the answer tell the client that Pinterest processed it?
+fn processed(answer: &Answer, events: usize) -> Vec<bool> {
+    let results = match (answer.reset, answer.status) {
+        (false, 200) => serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|b| b["events"].as_array().cloned()),
+        (false, 422) => serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|b| b["details"]["events"].as_array().cloned()),
+        _ => None,
+    };
+    match results {
+        Some(results) if results.len() == events => {
+            results.iter().map(|r| r["status"] == "processed").collect()
+        }
+        _ => vec![false; events],
+    }
+}
+
+/// The fields of `user_data` that are hashed (SPEC §6) and those sent as they are.
+const HASHED_FIELDS: [&str; 12] = [
+    "em",
+    "hashed_maids",
+    "ph",
+    "ge",
+    "db",
+    "ln",
+    "fn",
+    "ct",
+    "st",
+    "zp",
+    "country",
+    "external_id",
+];
+const RAW_FIELDS: [&str; 4] = [
+    "client_ip_address",
+    "client_user_agent",
+    "click_id",
+    "partner_id",
+];
+
+fn is_digest(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+fn user_data_errors(body: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (index, event) in body["data"].as_array().into_iter().flatten().enumerate() {
+        let Some(user_data) = event["user_data"].as_object() else {
+            continue;
+        };
+        for (field, value) in user_data {
+            let ok = if HASHED_FIELDS.contains(&field.as_str()) {
+                value
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty() && a.iter().all(is_digest))
+            } else {
+                RAW_FIELDS.contains(&field.as_str()) && value.is_string()
+            };
+            if !ok {
+                errors.push(format!("data[{index}].user_data.{field}"));
+            }
+        }
+    }
+    errors
+}
+
 struct Responder(Arc<Mutex<State>>);
 
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let at = Instant::now();
-        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let event_ids: Vec<String> = body["data"]
-            .as_array()
-            .map(|events| {
-                events
-                    .iter()
-                    .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let events = body["data"].as_array().map_or(0, Vec::len);
-        let schema_errors: Vec<String> = schemas()
-            .request
-            .iter_errors(&body)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect();
-        let content_type_ok = request
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            == Some("application/json");
-        let mut state = self.0.lock().expect("fake state poisoned");
-        let authorized = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            == Some(format!("Bearer {}", state.token).as_str());
-        let reply = if !authorized {
-            Reply::Status(401)
-        } else if !schema_errors.is_empty() || !content_type_ok {
-            let problem = if content_type_ok {
-                schema_errors.join("; ")
-            } else {
-                "Content-Type is not application/json".to_owned()
-            };
-            state.schema_violations.push(format!("request: {problem}"));
-            Reply::Status(400)
-        } else if event_ids.iter().any(|id| state.rejected_ids.contains(id)) {
-            Reply::Status(400)
-        } else {
-            match state.script.pop_front() {
-                Some(reply) => reply,
-                None => state.default.clone().unwrap_or(Reply::Ok),
-            }
-        };
-        let (status, template, stall) = answer(&reply, events, &mut state.schema_violations);
-        let segments: Vec<&str> = request.url.path().split('/').collect();
-        state.requests.push(Recorded {
-            at,
-            ad_account_id: segments.get(3).copied().unwrap_or_default().to_owned(),
-            test_mode: request
-                .url
-                .query_pairs()
-                .any(|(k, v)| k == "test" && v == "true"),
-            authorized,
-            body,
-            event_ids,
-            status,
-            stall,
-        });
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        let answer = decide(
+            &self.0,
+            &Incoming {
+                path: request.url.path(),
+                query: request.url.query(),
+                authorization: header("authorization"),
+                content_type: header("content-type"),
+                body: &request.body,
+            },
+        );
+        if answer.reset {
+            return ResponseTemplate::new(502);
+        }
+        let mut template = ResponseTemplate::new(answer.status)
+            .set_body_raw(answer.body, answer.content_type)
+            .set_delay(answer.stall);
+        if let Some(value) = answer.retry_after {
+            template = template.insert_header("retry-after", value.as_str());
+        }
+        if let Some(value) = answer.location {
+            template = template.insert_header("location", value.as_str());
+        }
         template
     }
 }
 
-/// The status, the response, and its stall for one reply to a request of `events` events.
-fn answer(
-    reply: &Reply,
-    events: usize,
-    violations: &mut Vec<String>,
-) -> (u16, ResponseTemplate, Duration) {
+/// Serves HTTP/1.1 requests on one connection (keep-alive, `Content-Length` bodies) until it closes.
+async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
+    let mut buffer: Vec<u8> = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match stream.read_buf(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        };
+        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default();
+        let mut parts = request_line.split(' ');
+        let verb = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let length: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while buffer.len() < head_end + length {
+            match stream.read_buf(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+        let body: Vec<u8> = buffer.drain(..head_end + length).skip(head_end).collect();
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target.as_str(), None),
+        };
+        let routed = verb == "POST"
+            && path.starts_with("/v5/ad_accounts/")
+            && path.ends_with("/events")
+            && path.split('/').count() == 5;
+        let answer = if routed {
+            decide(
+                &state,
+                &Incoming {
+                    path,
+                    query,
+                    authorization: header("authorization"),
+                    content_type: header("content-type"),
+                    body: &body,
+                },
+            )
+        } else {
+            Answer {
+                status: 404,
+                content_type: "text/plain",
+                body: b"no route".to_vec(),
+                retry_after: None,
+                location: None,
+                stall: Duration::ZERO,
+                reset: false,
+            }
+        };
+        if answer.reset {
+            let _ = stream.set_zero_linger();
+            return;
+        }
+        if !answer.stall.is_zero() {
+            tokio::time::sleep(answer.stall).await;
+        }
+        let mut response = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n",
+            answer.status,
+            reason_phrase(answer.status),
+            answer.content_type,
+            answer.body.len()
+        );
+        if let Some(value) = &answer.retry_after {
+            response.push_str(&format!("retry-after: {value}\r\n"));
+        }
+        if let Some(value) = &answer.location {
+            response.push_str(&format!("location: {value}\r\n"));
+        }
+        response.push_str("\r\n");
+        let mut bytes = response.into_bytes();
+        bytes.extend_from_slice(&answer.body);
+        if stream.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+/// The answer to one reply for a request of `events` events; answers are checked against the response schema.
+fn answer(reply: &Reply, events: usize, violations: &mut Vec<String>) -> Answer {
+    let raw = |status: u16, content_type: &'static str, body: &str| Answer {
+        status,
+        content_type,
+        body: body.as_bytes().to_vec(),
+        retry_after: None,
+        location: None,
+        stall: Duration::ZERO,
+        reset: false,
+    };
     let (status, body, stall) = match reply {
         Reply::Ok => (200, per_event(events, &[], &[]), Duration::ZERO),
         Reply::FailEvents(failed) => (200, per_event(events, failed, &[]), Duration::ZERO),
         Reply::Warn(warned) => (200, per_event(events, &[], warned), Duration::ZERO),
+        Reply::FailAndWarn(failed, warned) => {
+            (200, per_event(events, failed, warned), Duration::ZERO)
+        }
+        Reply::FailWith(failed, message) => {
+            let mut body = per_event(events, failed, &[]);
+            for &i in failed.iter().filter(|&&i| i < events) {
+                body["events"][i]["error_message"] = json!(message);
+            }
+            if let Some(&last) = failed.iter().filter(|&&i| i < events).max() {
+                body["events"][last]["warning_message"] = json!(message);
+            }
+            (200, body, Duration::ZERO)
+        }
         Reply::Delay(stall) => (200, per_event(events, &[], &[]), *stall),
         Reply::Unprocessable(failed) => {
             let body = json!({
@@ -239,16 +595,28 @@ fn answer(
         Reply::Status(status) | Reply::RetryAfter(status, _) => {
             (*status, error_body(*status), Duration::ZERO)
         }
-        Reply::NotJson => {
-            let template = ResponseTemplate::new(200)
-                .set_body_raw("<html>upstream hiccup</html>", "text/html");
-            return (200, template, Duration::ZERO);
-        }
+        Reply::ErrorMessage(status, message) => (
+            *status,
+            json!({"code": 1, "message": message}),
+            Duration::ZERO,
+        ),
+        Reply::Raw(status, body) => return raw(*status, "text/html", body),
+        Reply::NotJson => return raw(200, "text/html", "<html>upstream hiccup</html>"),
         Reply::WrongLength => (
             200,
             per_event(events.saturating_sub(1), &[], &[]),
             Duration::ZERO,
         ),
+        Reply::Reset => {
+            let mut answer = raw(0, "text/plain", "");
+            answer.reset = true;
+            return answer;
+        }
+        Reply::Redirect(status, location) => {
+            let mut answer = raw(*status, "text/plain", "moved");
+            answer.location = Some(location.clone());
+            return answer;
+        }
     };
     let validator = match status {
         200 => &schemas().ok,
@@ -261,13 +629,18 @@ fn answer(
             error.instance_path()
         ));
     }
-    let mut template = ResponseTemplate::new(status)
-        .set_body_json(body)
-        .set_delay(stall);
-    if let Reply::RetryAfter(_, value) = reply {
-        template = template.insert_header("retry-after", value.as_str());
+    Answer {
+        status,
+        content_type: "application/json",
+        body: body.to_string().into_bytes(),
+        retry_after: match reply {
+            Reply::RetryAfter(_, value) => Some(value.clone()),
+            _ => None,
+        },
+        location: None,
+        stall,
+        reset: false,
     }
-    (status, template, stall)
 }
 
 /// `ConversionApiResponse` for `events` events.
@@ -290,7 +663,7 @@ fn per_event(events: usize, failed: &[usize], warned: &[usize]) -> Value {
         .collect();
     json!({
         "num_events_received": events,
-        "num_events_processed": events - failed.iter().filter(|&&i| i < events).count(),
+        "num_events_processed": (0..events).filter(|i| !failed.contains(i)).count(),
         "events": results,
     })
 }

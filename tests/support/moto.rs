@@ -69,13 +69,7 @@ impl Moto {
 
     /// A Secrets Manager client pointed at this moto.
     pub fn client(&self) -> aws_sdk_secretsmanager::Client {
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-            .build();
-        aws_sdk_secretsmanager::Client::from_conf(config)
+        client_for(&self.endpoint)
     }
 
     pub async fn create_secret(&self, name: &str, value: &str) {
@@ -105,6 +99,26 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A Secrets Manager client for `endpoint`, with the SDK's default retry policy.
+pub fn client_for(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// A Secrets Manager client whose endpoint refuses connections (a local port that was free a moment ago).
+pub fn unreachable_client() -> aws_sdk_secretsmanager::Client {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free local port")
+        .port();
+    client_for(&format!("http://127.0.0.1:{port}"))
 }
 
 /// `$CARGO_MANIFEST_DIR/.venv/bin/moto_server`, else `moto_server` on `PATH`.
