@@ -133,6 +133,20 @@ pub async fn deliver<T: TokenSource>(
         requests: AtomicU32::new(0),
         retries: AtomicU32::new(0),
     };
+    // Read the token once up front: when it is unavailable, every request would wait for the same
+    // failing read in turn; this way the events fail at once, with one log line.
+    let token_problem = match tokio::time::timeout_at(run.stop, tokens.token(false)).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(error)) => Some(format!("access token unavailable: {error}")),
+        Err(_) => Some("access token not read before the Lambda deadline".to_owned()),
+    };
+    if let Some(reason) = token_problem {
+        tracing::warn!(events = events.len(), reason = %reason, "no access token; events failed");
+        return DeliveryReport {
+            outcomes: vec![EventOutcome::Failed(reason); events.len()],
+            ..DeliveryReport::default()
+        };
+    }
     let mut done: Vec<(usize, Vec<EventOutcome>)> = stream::iter(plan_requests(events, cfg))
         .map(|range| run.send_and_settle(range))
         .buffer_unordered(cfg.max_concurrency.max(1))

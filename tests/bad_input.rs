@@ -463,11 +463,20 @@ const LAMBDA_EVENTS: &[(&str, &[&str])] = &[
             "\"detail-type\"",
         ],
     ),
-    ("s3.json", &["unsupported event", "[\"Records\"]"]),
-    ("sns.json", &["unsupported event", "[\"Records\"]"]),
+    (
+        "s3.json",
+        &["unsupported event", "records from [\"aws:s3\"]"],
+    ),
+    (
+        "sns.json",
+        &["unsupported event", "records from [\"aws:sns\"]"],
+    ),
     (
         "mixed-records.json",
-        &["unsupported event", "[\"Records\"]"],
+        &[
+            "unsupported event",
+            "records from [\"aws:sqs\", \"aws:s3\"]",
+        ],
     ),
     (
         "sqs-records-not-array.json",

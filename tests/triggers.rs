@@ -345,7 +345,7 @@ async fn unknown_event_shapes_are_unsupported_and_name_what_came() {
     let eventbridge = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
         "detail": {}});
     for (event, named) in [
-        (s3, "Records"),
+        (s3, "aws:s3"),
         (eventbridge, "detail-type"),
         (json!([1, 2]), "[]"),
     ] {
@@ -513,7 +513,7 @@ async fn api_bodies_that_are_not_events_get_400() {
         (rest("[]"), "no events"),
         (rest(r#"{"events": []}"#), "no events"),
         (rest("42"), "expected an event object"),
-        (rest(""), "not JSON"),
+        (rest(""), "body: empty"),
         (http_api("!!! not base64 !!!"), "invalid base64"),
         (http_api(&base64(b"not json either")), "not JSON"),
     ];

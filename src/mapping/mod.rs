@@ -192,10 +192,7 @@ impl Mapper {
             )));
         };
         let Some(event_name) = self.names.resolve(&name) else {
-            return Err(Outcome::Skipped(format!(
-                "event_name '{}' has no Pinterest mapping",
-                name.chars().take(100).collect::<String>()
-            )));
+            return Err(Outcome::Skipped(unmapped_reason(&name)));
         };
 
         let event_id = r.text(Field::EventId);
@@ -455,6 +452,21 @@ fn content(r: &mut Reader<'_>, item: &Value) -> Content {
         item_name: text(&paths.name),
         item_brand: text(&paths.brand),
         item_category: text(&paths.category),
+    }
+}
+
+/// Why an event is skipped. The name is quoted only when it looks like an event name (it is logged, and a
+/// free-text value could hold personal data).
+fn unmapped_reason(name: &str) -> String {
+    let identifier = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b' '));
+    if identifier {
+        format!("event_name '{name}' has no Pinterest mapping")
+    } else {
+        "event_name has no Pinterest mapping (the name is not shown: it is not an identifier of at most 64 characters)"
+            .to_string()
     }
 }
 

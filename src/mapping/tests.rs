@@ -75,6 +75,14 @@ fn event_names_follow_the_table_and_unmapped_are_skipped() {
         Outcome::Skipped("event_name 'newsletter_optin' has no Pinterest mapping".into())
     );
     assert_eq!(m.event_id.as_deref(), Some("ev-1"));
+    let free_text = Mapper::default().map(
+        &with(base(), "event_name", json!("mail jane@doe.example")),
+        NOW,
+    );
+    let Outcome::Skipped(reason) = free_text.outcome else {
+        panic!("{free_text:?}")
+    };
+    assert!(!reason.contains("jane"), "{reason}");
     let mut mapper = Mapper::default();
     apply_mapping_document(&mut mapper, r#"{"unmapped_events":"custom"}"#).unwrap();
     assert_eq!(

@@ -156,9 +156,10 @@ pub async fn process(
     if !to_send.is_empty() {
         let outcomes = match &state.sender {
             Sender::Pinterest(tokens) => {
-                let report =
-                    delivery::deliver(&state.http, &state.delivery, tokens, &to_send, deadline)
-                        .await;
+                // Boxed: the delivery future is deep, and the runtime's handler future nests it further.
+                let delivering =
+                    delivery::deliver(&state.http, &state.delivery, tokens, &to_send, deadline);
+                let report = Box::pin(delivering).await;
                 counters.requests += u64::from(report.requests);
                 counters.retries += u64::from(report.retries);
                 report.outcomes
