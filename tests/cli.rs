@@ -1,4 +1,6 @@
-//! Runs the built `pinterest-cli map` on a single event, an array, JSON lines and broken input.
+//! Runs the built `pinterest-cli`: `map` on a single event, an array, JSON lines and broken input; `replay` dry and sent.
+
+mod support;
 
 use serde_json::{Value, json};
 use std::io::Write;
@@ -15,6 +17,10 @@ fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
         .args(args)
         .env_remove("PINTEREST_MAPPING")
         .env_remove("PINTEREST_MAPPING_FILE")
+        .env_remove("PINTEREST_ACCESS_TOKEN")
+        .env_remove("PINTEREST_TOKEN_SECRET_ID")
+        .env_remove("PINTEREST_API_BASE_URL")
+        .env_remove("PINTEREST_TEST_MODE")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -168,4 +174,101 @@ fn non_utf8_and_non_object_input_are_rejected_per_index() {
         lines[1]["error"],
         "event: expected a JSON object, got an array"
     );
+}
+
+fn sqs_fixture() -> String {
+    format!("{}/events/sqs.json", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The message ids `events/sqs.json` must report: its rejected and its unreadable record.
+fn expected_sqs_failures() -> Vec<Value> {
+    let batch: Value =
+        serde_json::from_str(&std::fs::read_to_string(sqs_fixture()).unwrap()).unwrap();
+    let records = batch["Records"].as_array().unwrap();
+    let id = |i: usize| json!({"itemIdentifier": records[i]["messageId"]});
+    vec![id(3), id(4)]
+}
+
+#[test]
+fn replay_dry_run_prints_the_requests_with_the_token_redacted_and_the_response() {
+    let out = run(
+        &["replay", &sqs_fixture()],
+        b"",
+        &[
+            ("PINTEREST_ACCESS_TOKEN", "pina_must_not_show"),
+            ("PINTEREST_AD_ACCOUNT_ID", ""),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("pina_must_not_show")
+            && !String::from_utf8_lossy(&out.stderr).contains("pina_must_not_show")
+    );
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let request = &lines[0]["request"];
+    assert_eq!(request["headers"]["Authorization"], "Bearer **REDACTED**");
+    assert_eq!(
+        request["url"],
+        "https://api.pinterest.com/v5/ad_accounts/000000000000/events"
+    );
+    assert_eq!(request["body"]["data"].as_array().unwrap().len(), 3);
+    assert!(support::schema::request_errors(&request["body"]).is_empty());
+    assert_eq!(
+        lines[1]["response"]["batchItemFailures"],
+        json!(expected_sqs_failures())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_send_delivers_to_pinterest_in_test_mode() {
+    let fake = support::fake_pinterest::FakePinterest::start().await;
+    let base_url = fake.base_url();
+    let out = run(
+        &["replay", &sqs_fixture(), "--send"],
+        b"",
+        &[
+            ("PINTEREST_ACCESS_TOKEN", support::fake_pinterest::TOKEN),
+            (
+                "PINTEREST_AD_ACCOUNT_ID",
+                support::fake_pinterest::AD_ACCOUNT_ID,
+            ),
+            ("PINTEREST_API_BASE_URL", &base_url),
+            ("PINTEREST_TEST_MODE", "true"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 1, "a real send prints only the response");
+    assert_eq!(
+        lines[0]["response"]["batchItemFailures"],
+        json!(expected_sqs_failures())
+    );
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].test_mode && requests[0].authorized);
+    assert_eq!(requests[0].event_ids.len(), 3);
+    assert!(fake.schema_violations().is_empty());
+}
+
+#[test]
+fn replay_send_without_a_token_is_refused() {
+    let out = run(
+        &["replay", &sqs_fixture(), "--send"],
+        b"",
+        &[("PINTEREST_AD_ACCOUNT_ID", "1")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--send needs PINTEREST_ACCESS_TOKEN"));
 }
