@@ -1,6 +1,6 @@
 //! SQS trigger: each record's body is decoded on its own; failed records are reported by message id.
 
-use super::{EventResult, State, Status, process};
+use super::{Batch, EventResult, State, Status};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
@@ -47,15 +47,24 @@ pub async fn handle(
 ) -> SqsReply {
     let now = super::unix_now();
     counters.records = batch.records.len() as u64;
-    let bodies: Vec<Result<Vec<Value>, String>> = batch
+    // Each record's events are mapped as soon as its body is decoded, and dropped then: a decoded event takes
+    // several times its JSON's size, so the batch never holds more than one record's decoded events.
+    let mut mapped = Batch::default();
+    let bodies: Vec<Result<usize, String>> = batch
         .records
         .iter()
-        .map(|record| decode_body(record.body.as_deref()))
+        .map(|record| {
+            decode_body(record.body.as_deref()).map(|events| {
+                for event in &events {
+                    mapped.map(state, event, now);
+                }
+                events.len()
+            })
+        })
         .collect();
 
     // One delivery for the whole batch, so requests are as full as they can be.
-    let events: Vec<&Value> = bodies.iter().flat_map(|b| b.iter().flatten()).collect();
-    let results = process(state, &events, now, deadline, counters).await;
+    let results = mapped.deliver(state, deadline, counters).await;
 
     let mut results = results.into_iter();
     let mut failures: Vec<(usize, RecordFailure)> = Vec::new();
@@ -67,8 +76,8 @@ pub async fn handle(
                 failures.push((index, RecordFailure::Unreadable));
             }
             Ok(events) => {
-                let own: Vec<EventResult> = results.by_ref().take(events.len()).collect();
-                if events.is_empty() {
+                let own: Vec<EventResult> = results.by_ref().take(*events).collect();
+                if *events == 0 {
                     tracing::warn!(
                         message_id = id,
                         "record holds an empty array: nothing to send"
