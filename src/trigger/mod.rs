@@ -167,6 +167,15 @@ impl Batch {
         });
     }
 
+    /// Appends the events mapped in `other` after these.
+    pub fn append(&mut self, other: Batch) {
+        let offset = self.results.len();
+        self.results.extend(other.results);
+        self.to_send.extend(other.to_send);
+        self.sent_index
+            .extend(other.sent_index.into_iter().map(|index| index + offset));
+    }
+
     /// Delivers the mapped events; returns one result per event, in order, and counts them into `counters`.
     pub async fn deliver(
         self,
