@@ -7,7 +7,7 @@ use crate::config::{Settings, TokenSetting};
 use crate::delivery::{self, DeliveryConfig, EventOutcome};
 use crate::mapping::Outcome;
 use crate::summary::Counters;
-use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider};
+use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider, TokenSource};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -41,15 +41,9 @@ impl State {
     /// static token, or a dry run when there is neither).
     pub async fn new(settings: Settings) -> Result<Self, String> {
         let sender = match &settings.token {
-            TokenSetting::SecretId(id) => {
-                let aws = aws_config::load_from_env().await;
-                let client = aws_sdk_secretsmanager::Client::new(&aws);
-                Sender::Pinterest(TokenProvider::SecretsManager(SecretsManagerToken::new(
-                    client,
-                    id.clone(),
-                    settings.token_ttl,
-                )))
-            }
+            TokenSetting::SecretId(id) => Sender::Pinterest(TokenProvider::SecretsManager(
+                SecretsManagerToken::from_env(id.clone(), settings.token_ttl),
+            )),
             TokenSetting::Static(token) => Sender::Pinterest(TokenProvider::Static(StaticToken(
                 AccessToken::new(token.clone()),
             ))),
@@ -75,6 +69,16 @@ impl State {
             http,
             sender,
         })
+    }
+}
+
+impl State {
+    /// Reads the access token into its cache (main runs this beside the runtime's wait for the first event, so
+    /// that the first delivery finds it there). A failure is not reported here: delivery reads it again.
+    pub async fn prefetch_token(&self) {
+        if let Sender::Pinterest(tokens) = &self.sender {
+            let _ = tokens.token(false).await;
+        }
     }
 }
 
