@@ -101,7 +101,14 @@ fn main() {
     let ten_k = if full { 10_000 } else { 200 };
     let scenarios = [
         (format!("{ten_k} records"), ten_k),
-        (format!("6 MB payload ({six_mb} records)"), six_mb),
+        (
+            if full {
+                format!("6 MiB payload ({six_mb} records)")
+            } else {
+                format!("{six_mb} records")
+            },
+            six_mb,
+        ),
     ];
     let configs: [(&str, &[(&str, &str)]); 2] = [
         ("defaults: 4 in flight, 1 MiB bodies", &[]),

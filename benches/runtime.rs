@@ -275,7 +275,7 @@ fn main() {
         if production == Token::Secret {
             "Secrets Manager (moto)"
         } else {
-            "a static token (moto not found)"
+            "a static token (moto not started: smoke run, or not installed)"
         }
     );
     println!();

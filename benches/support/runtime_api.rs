@@ -113,11 +113,10 @@ impl RuntimeApi {
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 
-async fn serve(
-    mut connection: Connection,
-    queue: Arc<Mutex<tokio_mpsc::UnboundedReceiver<(String, Vec<u8>)>>>,
-    report: mpsc::Sender<Seen>,
-) {
+/// Queued events (request id, body), shared by the connections.
+type Queue = Arc<Mutex<tokio_mpsc::UnboundedReceiver<(String, Vec<u8>)>>>;
+
+async fn serve(mut connection: Connection, queue: Queue, report: mpsc::Sender<Seen>) {
     while let Ok(Some(request)) = connection.next().await {
         let path = request.path.strip_prefix(PREFIX).unwrap_or_default();
         let written = if request.method == "GET" && path == "invocation/next" {
