@@ -239,7 +239,8 @@ impl<T: TokenSource> Run<'_, T> {
     /// Sends the events of `range` as one request, retrying transient errors within the deadline.
     async fn send(&self, range: Range<usize>) -> Sent {
         let events = range.len();
-        let body = request_body(&self.events[range.clone()]);
+        // Bytes: every attempt shares the one body instead of copying it (up to megabytes per request).
+        let body = bytes::Bytes::from(request_body(&self.events[range.clone()]));
         if body.len() > self.cfg.max_body_bytes {
             return Sent::Rejected {
                 reason: format!(

@@ -1,6 +1,7 @@
 //! Tolerant reading of a Commanders Act event: dotted paths, numbers-or-strings, booleans, timestamps.
 
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 use time::format_description::well_known::Iso8601;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -47,16 +48,52 @@ impl Path {
 
     /// The value at this path; `null` counts as absent.
     pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
-        let mut current = root;
-        for segment in &self.segments {
-            current = match current {
-                Value::Object(map) => map.get(&segment.key)?,
-                Value::Array(items) => items.get(segment.index?)?,
-                _ => return None,
-            };
-        }
-        (!current.is_null()).then_some(current)
+        walk(root, &self.segments).filter(|value| !value.is_null())
     }
+}
+
+/// Resolves paths in one event, remembering the object that the last path's parent led to: consecutive fields
+/// mostly share their parent (`user.*`, `context.device.*`), whose prefix is then walked once instead of per field.
+/// Gives exactly what [`Path::get`] gives.
+pub struct Lookup<'a> {
+    root: &'a Value,
+    parent: Option<(&'a [Segment], Option<&'a Value>)>,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(root: &'a Value) -> Self {
+        Self { root, parent: None }
+    }
+
+    /// The value at `path`; `null` counts as absent.
+    pub fn get(&mut self, path: &'a Path) -> Option<&'a Value> {
+        let (last, prefix) = path.segments.split_last()?;
+        let parent = if prefix.is_empty() {
+            Some(self.root)
+        } else {
+            match self.parent {
+                Some((cached, parent)) if cached == prefix => parent,
+                _ => {
+                    let parent = walk(self.root, prefix);
+                    self.parent = Some((prefix, parent));
+                    parent
+                }
+            }
+        };
+        walk(parent?, std::slice::from_ref(last)).filter(|value| !value.is_null())
+    }
+}
+
+/// Follows `segments` from `current`; `None` where a step is missing or not an object or array.
+fn walk<'a>(mut current: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
+    for segment in segments {
+        current = match current {
+            Value::Object(map) => map.get(&segment.key)?,
+            Value::Array(items) => items.get(segment.index?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
 }
 
 impl fmt::Display for Path {
@@ -85,12 +122,17 @@ impl fmt::Display for Unreadable {
 
 /// Text from a string (trimmed) or a number; `Ok(None)` for a blank string.
 pub fn text(value: &Value) -> Result<Option<String>, Unreadable> {
+    text_ref(value).map(|text| text.map(Cow::into_owned))
+}
+
+/// Like [`text`], borrowing a string from the event instead of copying it.
+pub fn text_ref(value: &Value) -> Result<Option<Cow<'_, str>>, Unreadable> {
     match value {
         Value::String(s) => {
             let trimmed = s.trim();
-            Ok((!trimmed.is_empty()).then(|| trimmed.to_string()))
+            Ok((!trimmed.is_empty()).then_some(Cow::Borrowed(trimmed)))
         }
-        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Number(n) => Ok(Some(Cow::Owned(n.to_string()))),
         _ => Err(Unreadable::WrongType("a string or a number")),
     }
 }

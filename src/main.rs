@@ -24,7 +24,10 @@ async fn main() -> Result<(), Error> {
         tracing::error!("{e}");
         Error::from(e)
     })?;
-    let state = &state;
+    // The state lives as long as the process; 'static lets the token be read beside the first event.
+    let state: &'static State = Box::leak(Box::new(state));
+    // The token secret is read while the runtime fetches and maps the first event, not before nor after.
+    tokio::spawn(state.prefetch_token());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let started = std::time::Instant::now();
         let deadline = deadline(&event.context);

@@ -94,6 +94,285 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
+    use crate::handler;
+    use crate::trigger::State;
+    use std::collections::HashSet;
+    use std::time::Duration;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+    /// CloudWatch's units for EMF metrics.
+    const UNITS: &[&str] = &[
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    ];
+
+    /// Checks `doc` against the CloudWatch Embedded Metric Format specification: `_aws.Timestamp` an integer in
+    /// epoch milliseconds; `_aws.CloudWatchMetrics` a non-empty array of directives, each with a `Namespace`
+    /// string, `Dimensions` an array of dimension sets (arrays of at most 30 strings) and `Metrics` an array of
+    /// at most 100 `{Name, Unit}` with unique names and a known unit; every metric a number at the root (or an
+    /// array of at most 100 numbers); every dimension a string at the root.
+    fn emf_errors(doc: &Value) -> Vec<String> {
+        let mut errors = Vec::new();
+        let mut check = |ok: bool, what: String| {
+            if !ok {
+                errors.push(what);
+            }
+        };
+        let aws = &doc["_aws"];
+        check(aws.is_object(), "_aws is not an object".into());
+        check(
+            aws["Timestamp"]
+                .as_u64()
+                .is_some_and(|t| t > 1_000_000_000_000),
+            "_aws.Timestamp is not an integer of epoch milliseconds".into(),
+        );
+        let directives = aws["CloudWatchMetrics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        check(
+            !directives.is_empty(),
+            "_aws.CloudWatchMetrics is empty".into(),
+        );
+        for (i, directive) in directives.iter().enumerate() {
+            let namespace = directive["Namespace"].as_str().unwrap_or_default();
+            check(
+                !namespace.is_empty() && namespace.len() <= 255,
+                format!("directive {i}: Namespace must be a string of 1 to 255 characters"),
+            );
+            let sets = directive["Dimensions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            check(
+                directive["Dimensions"].is_array(),
+                format!("directive {i}: Dimensions is not an array"),
+            );
+            for set in &sets {
+                let keys = set.as_array().cloned().unwrap_or_default();
+                check(
+                    set.is_array() && keys.len() <= 30,
+                    format!("directive {i}: a dimension set is not an array of at most 30"),
+                );
+                for key in keys {
+                    let name = key.as_str().unwrap_or_default();
+                    check(
+                        doc[name].as_str().is_some_and(|v| !v.is_empty()),
+                        format!("dimension {name:?} has no string value at the root"),
+                    );
+                }
+            }
+            let metrics = directive["Metrics"].as_array().cloned().unwrap_or_default();
+            check(
+                !metrics.is_empty() && metrics.len() <= 100,
+                format!("directive {i}: Metrics must hold 1 to 100 metrics"),
+            );
+            let mut names = HashSet::new();
+            for metric in metrics {
+                let name = metric["Name"].as_str().unwrap_or_default();
+                check(
+                    !name.is_empty() && name.len() <= 255 && names.insert(name.to_owned()),
+                    format!("metric name {name:?} is empty, too long or repeated"),
+                );
+                check(
+                    metric["Unit"]
+                        .as_str()
+                        .is_none_or(|unit| UNITS.contains(&unit)),
+                    format!("metric {name}: unknown unit {}", metric["Unit"]),
+                );
+                let value = &doc[name];
+                let numbers = value
+                    .as_array()
+                    .is_some_and(|v| v.len() <= 100 && v.iter().all(Value::is_number));
+                check(
+                    value.is_number() || numbers,
+                    format!("metric {name} has no numeric value at the root"),
+                );
+            }
+        }
+        errors
+    }
+
+    #[test]
+    fn emf_validator_catches_broken_documents() {
+        let good = Counters::default().emf("Ns", "sqs", 1_700_000_000_000, 1);
+        assert_eq!(emf_errors(&good), Vec::<String>::new());
+        let mut no_value = good.clone();
+        no_value["EventsFailed"] = json!("3");
+        let mut no_dimension = good.clone();
+        no_dimension["Trigger"] = Value::Null;
+        let mut seconds = good.clone();
+        seconds["_aws"]["Timestamp"] = json!(1_700_000_000);
+        let mut unit = good.clone();
+        unit["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] = json!("Things");
+        for broken in [no_value, no_dimension, seconds, unit] {
+            assert!(!emf_errors(&broken).is_empty(), "{broken}");
+        }
+    }
+
+    /// A Pinterest answer per request: `503` when it holds the event `transient`, otherwise `200` with the
+    /// event `refused` marked failed and the others processed.
+    fn pinterest(request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let ids: Vec<&str> = body["data"]
+            .as_array()
+            .map(|events| {
+                events
+                    .iter()
+                    .filter_map(|e| e["event_id"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if ids.contains(&"transient") {
+            return ResponseTemplate::new(503).set_body_json(json!({"code": 1, "message": "busy"}));
+        }
+        let events: Vec<Value> = ids
+            .iter()
+            .map(|&id| match id {
+                "refused" => json!({"status": "failed", "error_message": "bad event", "warning_message": null}),
+                _ => json!({"status": "processed", "error_message": null, "warning_message": null}),
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "num_events_received": events.len(),
+            "num_events_processed": ids.iter().filter(|&&id| id != "refused").count(),
+            "events": events,
+        }))
+    }
+
+    fn event(name: &str, id: &str) -> Value {
+        // A long user agent, so that with a 1 KiB body limit every event goes in a request of its own.
+        json!({
+            "event_name": name,
+            "context": {"event_id": id, "device": {"ip": "203.0.113.9", "user_agent": "UA/1.0 ".repeat(80)}}
+        })
+    }
+
+    fn record(id: &str, body: String) -> Value {
+        json!({
+            "messageId": id,
+            "body": body,
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:events",
+            "attributes": {},
+            "messageAttributes": {}
+        })
+    }
+
+    #[tokio::test]
+    async fn emf_is_valid_and_counts_what_a_real_invocation_did() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(pinterest)
+            .mount(&server)
+            .await;
+        let base_url = format!("{}/v5", server.uri());
+        let settings = Settings::from_env(|name| {
+            Some(match name {
+                "PINTEREST_AD_ACCOUNT_ID" => "549755885175".to_owned(),
+                "PINTEREST_ACCESS_TOKEN" => "pina_test".to_owned(),
+                "PINTEREST_API_BASE_URL" => base_url.clone(),
+                "PINTEREST_MAX_BODY_BYTES" => "1024".to_owned(),
+                "PINTEREST_METRICS_NAMESPACE" => "Test/Pinterest".to_owned(),
+                _ => return None,
+            })
+        })
+        .unwrap();
+        let state = State::new(settings).await.unwrap();
+        let no_identity = json!({"event_name": "purchase", "context": {"event_id": "no-identity"}});
+        let sqs = json!({"Records": [
+            record("r-delivered", event("purchase", "ok-1").to_string()),
+            record("r-delivered-and-skipped", json!([event("page_view", "ok-2"), event("unknown_name", "skip")]).to_string()),
+            record("r-rejected", no_identity.to_string()),
+            record("r-refused", event("purchase", "refused").to_string()),
+            record("r-unreadable", "not json".to_owned()),
+            record("r-transient", event("purchase", "transient").to_string()),
+        ]});
+        // Retries of the 503 stop 1.5 s (the deadline margin) before the deadline.
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1900);
+
+        let invocation = handler::handle(&state, sqs, deadline).await;
+        let doc = invocation.counters.emf(
+            &state.settings.metrics_namespace,
+            invocation.trigger,
+            1_795_983_300_000,
+            42,
+        );
+
+        assert_eq!(emf_errors(&doc), Vec::<String>::new(), "{doc:#}");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Test/Pinterest"
+        );
+        assert_eq!(doc["Trigger"], "sqs");
+        assert_eq!(doc["Duration"], 42);
+        // What the invocation did, event by event.
+        assert_eq!(doc["Records"], 6);
+        assert_eq!(doc["EventsReceived"], 6);
+        assert_eq!(doc["EventsDelivered"], 2);
+        assert_eq!(doc["EventsSkipped"], 1);
+        assert_eq!(
+            doc["EventsRejected"], 2,
+            "no identity, and refused by Pinterest"
+        );
+        assert_eq!(doc["EventsFailed"], 1);
+        // The same counts, seen from the SQS response and from the fake Pinterest.
+        let response = invocation.response.unwrap();
+        let failed: Vec<&str> = response["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["itemIdentifier"].as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            ["r-rejected", "r-refused", "r-unreadable", "r-transient"]
+        );
+        assert_eq!(doc["RecordsFailed"], failed.len());
+        let received = server.received_requests().await.unwrap();
+        assert_eq!(doc["Requests"], received.len());
+        // One request per sent event (ok-1, ok-2, refused, transient); every other request re-sent `transient`.
+        assert_eq!(doc["Retries"], received.len() - 4);
+        assert!(doc["Retries"].as_u64().unwrap() >= 1);
+        let counts = [
+            "EventsDelivered",
+            "EventsSkipped",
+            "EventsRejected",
+            "EventsFailed",
+        ]
+        .map(|name| doc[name].as_u64().unwrap());
+        assert_eq!(
+            counts.iter().sum::<u64>(),
+            doc["EventsReceived"].as_u64().unwrap()
+        );
+    }
 
     #[test]
     fn emf_document_declares_every_metric_it_carries() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::error::SdkError;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 use tokio::time::Instant;
 
 /// The bearer token. It prints as `**REDACTED**`; only [`AccessToken::expose`] gives the value.
@@ -72,7 +72,7 @@ impl TokenSource for StaticToken {
 /// One fetch at a time: concurrent callers wait for the fetch in progress and then use its result.
 #[derive(Debug)]
 pub struct SecretsManagerToken {
-    client: aws_sdk_secretsmanager::Client,
+    client: OnceCell<aws_sdk_secretsmanager::Client>,
     secret_id: String,
     ttl: Duration,
     cached: Mutex<Option<(AccessToken, Instant)>>,
@@ -81,7 +81,18 @@ pub struct SecretsManagerToken {
 impl SecretsManagerToken {
     pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String, ttl: Duration) -> Self {
         Self {
-            client,
+            client: OnceCell::from(client),
+            secret_id,
+            ttl,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A client configured from the environment (`aws_config::load_from_env`, about 3 ms) when the token is
+    /// first needed rather than before the function can take its first event.
+    pub fn from_env(secret_id: String, ttl: Duration) -> Self {
+        Self {
+            client: OnceCell::new(),
             secret_id,
             ttl,
             cached: Mutex::new(None),
@@ -89,8 +100,13 @@ impl SecretsManagerToken {
     }
 
     async fn fetch(&self) -> Result<AccessToken, TokenError> {
-        let output = self
+        let client = self
             .client
+            .get_or_init(|| async {
+                aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await)
+            })
+            .await;
+        let output = client
             .get_secret_value()
             .secret_id(&self.secret_id)
             .send()

@@ -5,7 +5,7 @@ pub mod click_id;
 pub mod fields;
 pub mod names;
 
-use crate::event::{self, Path, Unreadable};
+use crate::event::{self, Lookup, Path, Unreadable};
 use crate::normalize::{self, HashedField, Omitted};
 use crate::pinterest::model::{
     ActionSource, Content, ConversionEvent, CustomData, Hashed, UserData,
@@ -95,6 +95,7 @@ static COOKIE_PATHS: LazyLock<Vec<Path>> = LazyLock::new(|| {
 struct Reader<'a> {
     mapper: &'a Mapper,
     event: &'a Value,
+    lookup: Lookup<'a>,
     warnings: Vec<String>,
     errors: Vec<String>,
 }
@@ -117,7 +118,7 @@ impl<'a> Reader<'a> {
     ) -> Option<(T, &'a Path)> {
         let mapper = self.mapper;
         for path in mapper.sources.of(field) {
-            if let Some(value) = path.get(self.event) {
+            if let Some(value) = self.lookup.get(path) {
                 match read(value) {
                     Ok(Some(found)) => return Some((found, path)),
                     Ok(None) => {}
@@ -143,7 +144,7 @@ impl<'a> Reader<'a> {
 
     /// A `user_data` field, normalised and hashed; invalid values are warned about and omitted.
     fn hashed(&mut self, field: Field, rule: HashedField, country: Option<&str>) -> Option<Hashed> {
-        let (raw, path) = self.first_at(field, event::text)?;
+        let (raw, path) = self.first_at(field, event::text_ref)?;
         match normalize::hash(rule, &raw, country) {
             Ok(hashed) => Some(hashed),
             Err(Omitted::Empty) => None,
@@ -161,6 +162,7 @@ impl Mapper {
         let mut reader = Reader {
             mapper: self,
             event,
+            lookup: Lookup::new(event),
             warnings: Vec::new(),
             errors: Vec::new(),
         };
@@ -269,8 +271,9 @@ impl Mapper {
     /// `event_time` in seconds; absent → `now`; too far in the future or too old → an error.
     fn event_time(&self, r: &mut Reader<'_>, now: i64) -> Option<i64> {
         let mut unreadable = None;
-        for path in self.sources.of(Field::EventTime) {
-            if let Some(value) = path.get(r.event) {
+        let mapper = r.mapper;
+        for path in mapper.sources.of(Field::EventTime) {
+            if let Some(value) = r.lookup.get(path) {
                 match event::timestamp(value) {
                     Ok(t) => return self.check_time(r, path, t, now),
                     Err(why) => unreadable = Some(format!("event_time ({path}): {why}")),
@@ -326,7 +329,7 @@ impl Mapper {
 
     fn user_data(&self, r: &mut Reader<'_>) -> UserData {
         let country = r
-            .text(Field::Country)
+            .first(Field::Country, event::text_ref)
             .and_then(|raw| normalize::normalize(HashedField::Country, &raw, None).ok());
         let country = country.as_deref();
         let mut hashed = |field: Field| {

@@ -52,7 +52,7 @@ impl EventsEndpoint {
         &self,
         http: &reqwest::Client,
         token: &AccessToken,
-        body: String,
+        body: bytes::Bytes,
         events: usize,
         timeout: Duration,
     ) -> Decision {

@@ -7,7 +7,7 @@ use crate::config::{Settings, TokenSetting};
 use crate::delivery::{self, DeliveryConfig, EventOutcome};
 use crate::mapping::Outcome;
 use crate::summary::Counters;
-use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider};
+use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider, TokenSource};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -41,15 +41,9 @@ impl State {
     /// static token, or a dry run when there is neither).
     pub async fn new(settings: Settings) -> Result<Self, String> {
         let sender = match &settings.token {
-            TokenSetting::SecretId(id) => {
-                let aws = aws_config::load_from_env().await;
-                let client = aws_sdk_secretsmanager::Client::new(&aws);
-                Sender::Pinterest(TokenProvider::SecretsManager(SecretsManagerToken::new(
-                    client,
-                    id.clone(),
-                    settings.token_ttl,
-                )))
-            }
+            TokenSetting::SecretId(id) => Sender::Pinterest(TokenProvider::SecretsManager(
+                SecretsManagerToken::from_env(id.clone(), settings.token_ttl),
+            )),
             TokenSetting::Static(token) => Sender::Pinterest(TokenProvider::Static(StaticToken(
                 AccessToken::new(token.clone()),
             ))),
@@ -75,6 +69,16 @@ impl State {
             http,
             sender,
         })
+    }
+}
+
+impl State {
+    /// Reads the access token into its cache (main runs this beside the runtime's wait for the first event, so
+    /// that the first delivery finds it there). A failure is not reported here: delivery reads it again.
+    pub async fn prefetch_token(&self) {
+        if let Sender::Pinterest(tokens) = &self.sender {
+            let _ = tokens.token(false).await;
+        }
     }
 }
 
@@ -112,10 +116,27 @@ pub async fn process(
     deadline: Instant,
     counters: &mut Counters,
 ) -> Vec<EventResult> {
-    let mut results = Vec::with_capacity(events.len());
-    let mut to_send = Vec::new();
-    let mut sent_index = Vec::new();
-    for (index, event) in events.iter().enumerate() {
+    let mut batch = Batch::default();
+    for event in events {
+        batch.map(state, event, now);
+    }
+    batch.deliver(state, deadline, counters).await
+}
+
+/// Events mapped so far and waiting for delivery: one result per event, in input order, and the serialised
+/// events to send with the index of their result. Mapping event by event lets a trigger drop each decoded
+/// event as soon as it is mapped, so a batch never holds all its decoded events at once.
+#[derive(Default)]
+pub struct Batch {
+    results: Vec<EventResult>,
+    to_send: Vec<String>,
+    sent_index: Vec<usize>,
+}
+
+impl Batch {
+    /// Maps one event and records its result; a mapped event is kept, serialised, for delivery.
+    pub fn map(&mut self, state: &State, event: &Value, now: i64) {
+        let index = self.results.len();
         let mapping = state.settings.mapper.map(event, now);
         let id = mapping.event_id.as_deref().unwrap_or("-");
         for warning in &mapping.warnings {
@@ -124,13 +145,10 @@ pub async fn process(
         let (status, reason) = match mapping.outcome {
             Outcome::Mapped(mapped) => match serde_json::to_string(&mapped) {
                 Ok(json) => {
-                    to_send.push(json);
-                    sent_index.push(index);
+                    self.to_send.push(json);
+                    self.sent_index.push(index);
                     // Until delivery reports on it, an event counts as not delivered: nothing is lost by default.
-                    (
-                        Status::Failed,
-                        Some("delivery did not report on this event".to_string()),
-                    )
+                    (Status::Failed, None)
                 }
                 Err(e) => (
                     Status::Rejected,
@@ -146,62 +164,89 @@ pub async fn process(
                 (Status::Rejected, Some(reason))
             }
         };
-        results.push(EventResult {
+        self.results.push(EventResult {
             status,
             event_id: mapping.event_id,
             reason,
         });
     }
 
-    if !to_send.is_empty() {
-        let outcomes = match &state.sender {
-            Sender::Pinterest(tokens) => {
-                // Boxed: the delivery future is deep, and the runtime's handler future nests it further.
-                let delivering =
-                    delivery::deliver(&state.http, &state.delivery, tokens, &to_send, deadline);
-                let report = Box::pin(delivering).await;
-                counters.requests += u64::from(report.requests);
-                counters.retries += u64::from(report.retries);
-                report.outcomes
-            }
-            Sender::DryRun(bodies) => {
-                let plan = delivery::plan_requests(&to_send, &state.delivery);
-                counters.requests += plan.len() as u64;
-                if let Ok(mut bodies) = bodies.lock() {
-                    bodies.extend(
-                        plan.into_iter()
-                            .map(|range| delivery::request_body(&to_send[range])),
-                    );
+    /// Appends the events mapped in `other` after these.
+    pub fn append(&mut self, other: Batch) {
+        let offset = self.results.len();
+        self.results.extend(other.results);
+        self.to_send.extend(other.to_send);
+        self.sent_index
+            .extend(other.sent_index.into_iter().map(|index| index + offset));
+    }
+
+    /// Delivers the mapped events; returns one result per event, in order, and counts them into `counters`.
+    pub async fn deliver(
+        self,
+        state: &State,
+        deadline: Instant,
+        counters: &mut Counters,
+    ) -> Vec<EventResult> {
+        let Self {
+            mut results,
+            to_send,
+            sent_index,
+        } = self;
+        if !to_send.is_empty() {
+            let outcomes = match &state.sender {
+                Sender::Pinterest(tokens) => {
+                    // Boxed: the delivery future is deep, and the runtime's handler future nests it further.
+                    let delivering =
+                        delivery::deliver(&state.http, &state.delivery, tokens, &to_send, deadline);
+                    let report = Box::pin(delivering).await;
+                    counters.requests += u64::from(report.requests);
+                    counters.retries += u64::from(report.retries);
+                    report.outcomes
                 }
-                vec![EventOutcome::Delivered; to_send.len()]
-            }
-        };
-        for (index, outcome) in sent_index.into_iter().zip(outcomes) {
-            let result = &mut results[index];
-            let id = result.event_id.as_deref().unwrap_or("-");
-            match outcome {
-                EventOutcome::Delivered => {
-                    result.status = Status::Delivered;
-                    result.reason = None;
+                Sender::DryRun(bodies) => {
+                    let plan = delivery::plan_requests(&to_send, &state.delivery);
+                    counters.requests += plan.len() as u64;
+                    if let Ok(mut bodies) = bodies.lock() {
+                        bodies.extend(
+                            plan.into_iter()
+                                .map(|range| delivery::request_body(&to_send[range])),
+                        );
+                    }
+                    vec![EventOutcome::Delivered; to_send.len()]
                 }
-                EventOutcome::Rejected(reason) => {
-                    tracing::warn!(event_id = id, "event rejected by Pinterest: {reason}");
-                    result.status = Status::Rejected;
-                    result.reason = Some(reason);
-                }
-                EventOutcome::Failed(reason) => {
-                    tracing::warn!(
-                        event_id = id,
-                        "event not delivered (will be retried): {reason}"
-                    );
-                    result.status = Status::Failed;
-                    result.reason = Some(reason);
+            };
+            drop(to_send);
+            let mut outcomes = outcomes.into_iter();
+            for index in sent_index {
+                let result = &mut results[index];
+                let id = result.event_id.as_deref().unwrap_or("-");
+                match outcomes.next() {
+                    Some(EventOutcome::Delivered) => {
+                        result.status = Status::Delivered;
+                        result.reason = None;
+                    }
+                    Some(EventOutcome::Rejected(reason)) => {
+                        tracing::warn!(event_id = id, "event rejected by Pinterest: {reason}");
+                        result.status = Status::Rejected;
+                        result.reason = Some(reason);
+                    }
+                    Some(EventOutcome::Failed(reason)) => {
+                        tracing::warn!(
+                            event_id = id,
+                            "event not delivered (will be retried): {reason}"
+                        );
+                        result.status = Status::Failed;
+                        result.reason = Some(reason);
+                    }
+                    None => {
+                        result.reason = Some("delivery did not report on this event".to_string());
+                    }
                 }
             }
         }
+        for result in &results {
+            counters.count(result.status);
+        }
+        results
     }
-    for result in &results {
-        counters.count(result.status);
-    }
-    results
 }

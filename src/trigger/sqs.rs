@@ -1,6 +1,6 @@
 //! SQS trigger: each record's body is decoded on its own; failed records are reported by message id.
 
-use super::{EventResult, State, Status, process};
+use super::{Batch, EventResult, State, Status};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
@@ -47,15 +47,10 @@ pub async fn handle(
 ) -> SqsReply {
     let now = super::unix_now();
     counters.records = batch.records.len() as u64;
-    let bodies: Vec<Result<Vec<Value>, String>> = batch
-        .records
-        .iter()
-        .map(|record| decode_body(record.body.as_deref()))
-        .collect();
+    let (mapped, bodies) = map_records(state, &batch.records, now);
 
     // One delivery for the whole batch, so requests are as full as they can be.
-    let events: Vec<&Value> = bodies.iter().flat_map(|b| b.iter().flatten()).collect();
-    let results = process(state, &events, now, deadline, counters).await;
+    let results = mapped.deliver(state, deadline, counters).await;
 
     let mut results = results.into_iter();
     let mut failures: Vec<(usize, RecordFailure)> = Vec::new();
@@ -67,8 +62,8 @@ pub async fn handle(
                 failures.push((index, RecordFailure::Unreadable));
             }
             Ok(events) => {
-                let own: Vec<EventResult> = results.by_ref().take(events.len()).collect();
-                if events.is_empty() {
+                let own: Vec<EventResult> = results.by_ref().take(*events).collect();
+                if *events == 0 {
                     tracing::warn!(
                         message_id = id,
                         "record holds an empty array: nothing to send"
@@ -125,6 +120,65 @@ pub async fn handle(
         response.add_failure(id.to_string());
     }
     SqsReply::Partial(response)
+}
+
+/// Fewest records worth a mapping thread of their own (a thread costs tens of microseconds; a record's
+/// event about ten).
+const RECORDS_PER_THREAD: usize = 128;
+/// Most mapping threads (Lambda gives at most 6 vCPUs).
+const MAX_THREADS: usize = 6;
+
+/// Decodes and maps the records' events, in record order: with each record's event count, or why its body is
+/// unreadable. A big batch is split in consecutive runs of records mapped on the cores the function has.
+fn map_records(
+    state: &State,
+    records: &[SqsMessage],
+    now: i64,
+) -> (Batch, Vec<Result<usize, String>>) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = (records.len() / RECORDS_PER_THREAD).clamp(1, cores.min(MAX_THREADS));
+    if threads == 1 {
+        return map_run(state, records, now);
+    }
+    // The threads log inside the invocation's span, so their lines keep its request id.
+    let span = tracing::Span::current();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = records
+            .chunks(records.len().div_ceil(threads))
+            .map(|run| {
+                let span = span.clone();
+                scope.spawn(move || span.in_scope(|| map_run(state, run, now)))
+            })
+            .collect();
+        let mut mapped = Batch::default();
+        let mut bodies = Vec::with_capacity(records.len());
+        for run in runs {
+            let (batch, run_bodies) = run
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            mapped.append(batch);
+            bodies.extend(run_bodies);
+        }
+        (mapped, bodies)
+    })
+}
+
+/// Maps a run of records. Each record's events are mapped as soon as its body is decoded, and dropped then: a
+/// decoded event takes several times its JSON's size, so no more than one record's decoded events are held.
+fn map_run(state: &State, records: &[SqsMessage], now: i64) -> (Batch, Vec<Result<usize, String>>) {
+    let mut mapped = Batch::default();
+    let bodies = records
+        .iter()
+        .map(|record| {
+            decode_body(record.body.as_deref()).map(|events| {
+                for event in &events {
+                    mapped.map(state, event, now);
+                }
+                events.len()
+            })
+        })
+        .collect();
+    (mapped, bodies)
 }
 
 /// The record's message id, when it has a non-blank one.
@@ -184,6 +238,40 @@ mod tests {
                 .unwrap_err()
                 .starts_with("body: not JSON")
         );
+    }
+
+    #[tokio::test]
+    async fn mapping_on_several_threads_keeps_the_record_order() {
+        let settings = crate::config::Settings::from_env(|name| {
+            (name == "PINTEREST_AD_ACCOUNT_ID").then(|| "1".to_owned())
+        })
+        .unwrap();
+        let state = State::new(settings).await.unwrap();
+        let event = |i: usize, name: &str| {
+            format!(
+                r#"{{"event_name":"{name}","context":{{"event_id":"e{i}","device":{{"ip":"192.0.2.1","user_agent":"UA"}}}}}}"#
+            )
+        };
+        let records: Vec<SqsMessage> = (0..1000)
+            .map(|i| {
+                let mut r = SqsMessage::default();
+                r.message_id = Some(format!("m{i}"));
+                r.body = Some(match i % 4 {
+                    0 => event(i, "purchase"),
+                    1 => format!("[{},{}]", event(i, "page_view"), event(i + 1, "search")),
+                    2 => "not json".to_owned(),
+                    _ => event(i, "not_a_known_name"),
+                });
+                r
+            })
+            .collect();
+        let (threaded, threaded_bodies) = map_records(&state, &records, 1_800_000_000);
+        let (single, single_bodies) = map_run(&state, &records, 1_800_000_000);
+        assert_eq!(threaded_bodies, single_bodies);
+        assert_eq!(threaded.results, single.results);
+        assert_eq!(threaded.to_send, single.to_send);
+        assert_eq!(threaded.sent_index, single.sent_index);
+        assert_eq!(single.results.len(), 1000);
     }
 
     fn record(id: &str, group: &str) -> SqsMessage {

@@ -1,0 +1,122 @@
+//! A fake Pinterest events endpoint for benchmarks: answers every request `200` with one `processed` result per
+//! event, after a fixed latency, and records when each request arrived and was answered, and how many were in
+//! flight. It runs on its own thread and runtime, so it does not compete with the function's runtime for
+//! scheduling (it does compete for the machine's cores, like a real network would not).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use super::http::Connection;
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub events: usize,
+    pub bytes: usize,
+    /// From the arrival of the request line to the end of the answer.
+    pub duration: Duration,
+    pub arrived: Instant,
+}
+
+#[derive(Default)]
+struct Shared {
+    seen: Mutex<Vec<Seen>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+pub struct FakePinterest {
+    pub base_url: String,
+    shared: Arc<Shared>,
+}
+
+impl FakePinterest {
+    /// Starts the fake on 127.0.0.1; every answer waits `latency` after the request was read.
+    pub fn start(latency: Duration) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fake");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let base_url = format!("http://{}/v5", listener.local_addr().expect("fake address"));
+        let shared = Arc::new(Shared::default());
+        let state = shared.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("fake runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("tokio listener");
+                while let Ok((stream, _)) = listener.accept().await {
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        let mut connection = Connection::new(stream);
+                        while let Ok(Some(request)) = connection.next().await {
+                            let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                            state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                            let events = count_events(&request.body);
+                            tokio::time::sleep_until((request.at + latency).into()).await;
+                            let answer = answer(events);
+                            let written = connection
+                                .respond(
+                                    200,
+                                    &[("content-type", "application/json")],
+                                    answer.as_bytes(),
+                                )
+                                .await;
+                            state.in_flight.fetch_sub(1, Ordering::SeqCst);
+                            if let Ok(mut seen) = state.seen.lock() {
+                                seen.push(Seen {
+                                    events,
+                                    bytes: request.body.len(),
+                                    duration: request.at.elapsed(),
+                                    arrived: request.at,
+                                });
+                            }
+                            if written.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+        });
+        Self { base_url, shared }
+    }
+
+    /// The requests seen since the last call, and the most that were in flight at once; resets both.
+    pub fn take(&self) -> (Vec<Seen>, usize) {
+        let seen = self
+            .shared
+            .seen
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        let max = self.shared.max_in_flight.swap(0, Ordering::SeqCst);
+        (seen, max)
+    }
+}
+
+/// Events in a `{"data":[...]}` body: each event has exactly one `"event_name":` key (inside a JSON string the
+/// quotes would be escaped, so it cannot match there).
+pub fn count_events(body: &[u8]) -> usize {
+    const KEY: &[u8] = b"\"event_name\":";
+    body.windows(KEY.len()).filter(|w| *w == KEY).count()
+}
+
+/// A `ConversionApiResponse` with every event processed.
+fn answer(events: usize) -> String {
+    const ONE: &str = r#"{"status":"processed","error_message":null,"warning_message":null}"#;
+    let mut body =
+        format!(r#"{{"num_events_received":{events},"num_events_processed":{events},"events":["#);
+    body.reserve(events * (ONE.len() + 1) + 2);
+    for i in 0..events {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(ONE);
+    }
+    body.push_str("]}");
+    body
+}
