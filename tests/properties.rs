@@ -103,21 +103,6 @@ fn no_empty_values(v: &Value) -> bool {
     }
 }
 
-const HASHED: [&str; 12] = [
-    "em",
-    "ph",
-    "ge",
-    "db",
-    "ln",
-    "fn",
-    "ct",
-    "st",
-    "zp",
-    "country",
-    "external_id",
-    "hashed_maids",
-];
-
 /// Checks every invariant of one mapping.
 fn check(event: &Value) -> Result<(), TestCaseError> {
     let mapping = Mapper::default().map(event, NOW);
@@ -127,7 +112,7 @@ fn check(event: &Value) -> Result<(), TestCaseError> {
         let errors = support::schema::request_errors(&json!({"data": [out]}));
         prop_assert!(errors.is_empty(), "schema errors {:?} for {}", errors, out);
         let user = &out["user_data"];
-        for field in HASHED {
+        for field in support::leaks::HASHED_FIELDS {
             if let Some(v) = user.get(field) {
                 prop_assert!(is_hash(v), "user_data.{} = {}", field, v);
             }

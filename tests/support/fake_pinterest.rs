@@ -353,21 +353,7 @@ fn processed(answer: &Answer, events: usize) -> Vec<bool> {
     }
 }
 
-/// The fields of `user_data` that are hashed (SPEC §6) and those sent as they are.
-const HASHED_FIELDS: [&str; 12] = [
-    "em",
-    "hashed_maids",
-    "ph",
-    "ge",
-    "db",
-    "ln",
-    "fn",
-    "ct",
-    "st",
-    "zp",
-    "country",
-    "external_id",
-];
+/// The fields of `user_data` sent as they are (the hashed ones: [`super::leaks::HASHED_FIELDS`]).
 const RAW_FIELDS: [&str; 4] = [
     "client_ip_address",
     "client_user_agent",
@@ -388,7 +374,7 @@ fn user_data_errors(body: &Value) -> Vec<String> {
             continue;
         };
         for (field, value) in user_data {
-            let ok = if HASHED_FIELDS.contains(&field.as_str()) {
+            let ok = if super::leaks::HASHED_FIELDS.contains(&field.as_str()) {
                 value
                     .as_array()
                     .is_some_and(|a| !a.is_empty() && a.iter().all(is_digest))
