@@ -268,7 +268,7 @@ mod tests {
     }
 
     fn event(name: &str, id: &str) -> Value {
-        // A long user agent, so that with a 1 KiB body limit every event goes in a request of its own.
+        // A long user agent, so that with 1 KiB requests every event goes in a request of its own.
         json!({
             "event_name": name,
             "context": {"event_id": id, "device": {"ip": "203.0.113.9", "user_agent": "UA/1.0 ".repeat(80)}}
@@ -299,13 +299,13 @@ mod tests {
                 "PINTEREST_AD_ACCOUNT_ID" => "549755885175".to_owned(),
                 "PINTEREST_ACCESS_TOKEN" => "pina_test".to_owned(),
                 "PINTEREST_API_BASE_URL" => base_url.clone(),
-                "PINTEREST_MAX_BODY_BYTES" => "1024".to_owned(),
                 "PINTEREST_METRICS_NAMESPACE" => "Test/Pinterest".to_owned(),
                 _ => return None,
             })
         })
         .unwrap();
-        let state = State::new(settings).await.unwrap();
+        let mut state = State::new(settings).await.unwrap();
+        state.delivery.max_body_bytes = 1024;
         let no_identity = json!({"event_name": "purchase", "context": {"event_id": "no-identity"}});
         let sqs = json!({"Records": [
             record("r-delivered", event("purchase", "ok-1").to_string()),

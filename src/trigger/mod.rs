@@ -57,7 +57,7 @@ impl State {
             test_mode: settings.test_mode,
             max_concurrency: settings.max_concurrency,
             max_events_per_request: delivery::MAX_EVENTS_PER_REQUEST,
-            max_body_bytes: settings.max_body_bytes,
+            max_body_bytes: delivery::MAX_REQUEST_BYTES,
             request_timeout: REQUEST_TIMEOUT,
             deadline_margin: DEADLINE_MARGIN,
             base_backoff: Duration::from_millis(200),
