@@ -111,7 +111,7 @@ impl Settings {
         };
         let test_mode = match var(&env, "PINTEREST_TEST_MODE") {
             None => false,
-            Some(raw) => event::boolean(&Value::String(raw))
+            Some(raw) => event::boolean(&event::Value::from(raw))
                 .map_err(|why| invalid("PINTEREST_TEST_MODE", why.to_string()))?,
         };
         Ok(Self {

@@ -1,6 +1,11 @@
 //! Tolerant reading of a Commanders Act event: dotted paths, numbers-or-strings, booleans, timestamps.
+//!
+//! Events are parsed into a borrowed tree ([`Value`]): strings point into the event's JSON text and objects are
+//! vectors of pairs, so parsing allocates one vector per object or array instead of a map node and a `String`
+//! per key and per value.
 
-use serde_json::Value;
+use serde_json_borrow::Number;
+pub use serde_json_borrow::Value;
 use std::borrow::Cow;
 use std::fmt;
 use time::format_description::well_known::Iso8601;
@@ -47,26 +52,36 @@ impl Path {
     }
 
     /// The value at this path; `null` counts as absent.
-    pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+    pub fn get<'a>(&self, root: &'a Value<'a>) -> Option<&'a Value<'a>> {
         walk(root, &self.segments).filter(|value| !value.is_null())
     }
+}
+
+/// Parses one event's JSON text, borrowing its strings from `text`.
+pub fn parse(text: &str) -> Result<Value<'_>, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// Like [`parse`], from bytes (which must be UTF-8).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Value<'_>, serde_json::Error> {
+    serde_json::from_slice(bytes)
 }
 
 /// Resolves paths in one event, remembering the object that the last path's parent led to: consecutive fields
 /// mostly share their parent (`user.*`, `context.device.*`), whose prefix is then walked once instead of per field.
 /// Gives exactly what [`Path::get`] gives.
 pub struct Lookup<'a> {
-    root: &'a Value,
-    parent: Option<(&'a [Segment], Option<&'a Value>)>,
+    root: &'a Value<'a>,
+    parent: Option<(&'a [Segment], Option<&'a Value<'a>>)>,
 }
 
 impl<'a> Lookup<'a> {
-    pub fn new(root: &'a Value) -> Self {
+    pub fn new(root: &'a Value<'a>) -> Self {
         Self { root, parent: None }
     }
 
     /// The value at `path`; `null` counts as absent.
-    pub fn get(&mut self, path: &'a Path) -> Option<&'a Value> {
+    pub fn get(&mut self, path: &'a Path) -> Option<&'a Value<'a>> {
         let (last, prefix) = path.segments.split_last()?;
         let parent = if prefix.is_empty() {
             Some(self.root)
@@ -84,11 +99,16 @@ impl<'a> Lookup<'a> {
     }
 }
 
-/// Follows `segments` from `current`; `None` where a step is missing or not an object or array.
-fn walk<'a>(mut current: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
+/// Follows `segments` from `current`; `None` where a step is missing or not an object or array. Of duplicate
+/// keys the last counts, as in JavaScript's `JSON.parse`.
+fn walk<'a>(mut current: &'a Value<'a>, segments: &[Segment]) -> Option<&'a Value<'a>> {
     for segment in segments {
         current = match current {
-            Value::Object(map) => map.get(&segment.key)?,
+            Value::Object(map) => map
+                .as_vec()
+                .iter()
+                .rev()
+                .find_map(|(key, value)| (**key == *segment.key).then_some(value))?,
             Value::Array(items) => items.get(segment.index?)?,
             _ => return None,
         };
@@ -121,24 +141,24 @@ impl fmt::Display for Unreadable {
 }
 
 /// Text from a string (trimmed) or a number; `Ok(None)` for a blank string.
-pub fn text(value: &Value) -> Result<Option<String>, Unreadable> {
+pub fn text(value: &Value<'_>) -> Result<Option<String>, Unreadable> {
     text_ref(value).map(|text| text.map(Cow::into_owned))
 }
 
 /// Like [`text`], borrowing a string from the event instead of copying it.
-pub fn text_ref(value: &Value) -> Result<Option<Cow<'_, str>>, Unreadable> {
+pub fn text_ref<'a>(value: &'a Value<'_>) -> Result<Option<Cow<'a, str>>, Unreadable> {
     match value {
-        Value::String(s) => {
+        Value::Str(s) => {
             let trimmed = s.trim();
             Ok((!trimmed.is_empty()).then_some(Cow::Borrowed(trimmed)))
         }
-        Value::Number(n) => Ok(Some(Cow::Owned(n.to_string()))),
+        Value::Number(n) => Ok(Some(Cow::Owned(number_text(n)))),
         _ => Err(Unreadable::WrongType("a string or a number")),
     }
 }
 
 /// A boolean, or an equivalent string or number: `true/false`, `1/0`, `yes/no`, `on/off` (any case).
-pub fn boolean(value: &Value) -> Result<bool, Unreadable> {
+pub fn boolean(value: &Value<'_>) -> Result<bool, Unreadable> {
     let word = match value {
         Value::Bool(b) => return Ok(*b),
         Value::Number(n) => match n.as_f64() {
@@ -150,7 +170,7 @@ pub fn boolean(value: &Value) -> Result<bool, Unreadable> {
                 ));
             }
         },
-        Value::String(s) => s.trim().to_ascii_lowercase(),
+        Value::Str(s) => s.trim().to_ascii_lowercase(),
         _ => return Err(Unreadable::WrongType("a boolean or an equivalent string")),
     };
     match word.as_str() {
@@ -163,7 +183,7 @@ pub fn boolean(value: &Value) -> Result<bool, Unreadable> {
 }
 
 /// A whole number from a JSON integer, a float without fraction, or a string of digits.
-pub fn integer(value: &Value) -> Result<i64, Unreadable> {
+pub fn integer(value: &Value<'_>) -> Result<i64, Unreadable> {
     match value {
         Value::Number(n) => n
             .as_i64()
@@ -173,7 +193,7 @@ pub fn integer(value: &Value) -> Result<i64, Unreadable> {
                     .map(|x| x as i64)
             })
             .ok_or(Unreadable::Invalid("not a whole number in range")),
-        Value::String(s) => s
+        Value::Str(s) => s
             .trim()
             .parse()
             .map_err(|_| Unreadable::Invalid("not a whole number")),
@@ -184,10 +204,10 @@ pub fn integer(value: &Value) -> Result<i64, Unreadable> {
 }
 
 /// A decimal amount as text, exactly as given (`19.9` stays `19.9`); strings must look like `-12.34`.
-pub fn decimal(value: &Value) -> Result<String, Unreadable> {
+pub fn decimal(value: &Value<'_>) -> Result<String, Unreadable> {
     match value {
-        Value::Number(n) => Ok(n.to_string()),
-        Value::String(s) => {
+        Value::Number(n) => Ok(number_text(n)),
+        Value::Str(s) => {
             let t = s.trim();
             let digits = t.strip_prefix('-').unwrap_or(t);
             let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
@@ -203,13 +223,25 @@ pub fn decimal(value: &Value) -> Result<String, Unreadable> {
     }
 }
 
+/// A JSON number as text in its shortest exact form, as serde_json writes it (`8.00` → `8.0`, `1e300` → `1e300`).
+fn number_text(n: &Number) -> String {
+    if let Some(whole) = n.as_u64() {
+        whole.to_string()
+    } else if let Some(whole) = n.as_i64() {
+        whole.to_string()
+    } else {
+        let float = n.as_f64().unwrap_or_default();
+        serde_json::Number::from_f64(float).map_or_else(|| float.to_string(), |n| n.to_string())
+    }
+}
+
 /// Epoch values at or above this are milliseconds; below, seconds (SPEC §2).
 const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
 /// Unix seconds from epoch milliseconds or seconds (number or digit string) or an ISO-8601 date-time.
 ///
 /// Milliseconds are floored. An ISO string without offset is read as UTC.
-pub fn timestamp(value: &Value) -> Result<i64, Unreadable> {
+pub fn timestamp(value: &Value<'_>) -> Result<i64, Unreadable> {
     let epoch = match value {
         Value::Number(n) => n
             .as_i64()
@@ -219,7 +251,7 @@ pub fn timestamp(value: &Value) -> Result<i64, Unreadable> {
                     .map(|x| x.floor() as i64)
             })
             .ok_or(Unreadable::Invalid("a number out of range for a timestamp"))?,
-        Value::String(s) => {
+        Value::Str(s) => {
             let t = s.trim();
             match t.parse::<i64>() {
                 Ok(n) => n,
@@ -256,12 +288,38 @@ fn iso8601(text: &str) -> Result<i64, Unreadable> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json_borrow::OwnedValue;
+
+    /// A borrowed tree of `json`, as the triggers parse events.
+    fn v(json: serde_json::Value) -> OwnedValue {
+        OwnedValue::from_string(json.to_string()).unwrap()
+    }
 
     #[test]
     fn paths_walk_objects_and_arrays_and_treat_null_as_absent() {
-        let event = json!({"a": {"b": [{"c": 1}, {"c": null}]}, "0": "zero"});
-        let get = |p: &str| Path::parse(p).unwrap().get(&event).cloned();
+        let event = OwnedValue::from_str(
+            r#"{"a": {"b": [{"c": 1}, {"c": null}]}, "0": "zero", "d": 1, "d": 2}"#,
+        )
+        .unwrap();
+        let get = |p: &str| {
+            Path::parse(p)
+                .unwrap()
+                .get(event.get_value())
+                .map(serde_json::Value::from)
+        };
         assert_eq!(get("a.b.0.c"), Some(json!(1)));
+        assert_eq!(
+            get("d"),
+            Some(json!(2)),
+            "the last of duplicate keys counts"
+        );
+        // Escaped keys and strings are decoded (the tree owns those few strings).
+        let escaped = OwnedValue::from_str(r#"{"e\u0078": "a\"b"}"#).unwrap();
+        let ex = Path::parse("ex").unwrap();
+        assert_eq!(
+            text(ex.get(escaped.get_value()).unwrap()),
+            Ok(Some("a\"b".into()))
+        );
         assert_eq!(get("a.b.1.c"), None);
         assert_eq!(get("a.b.7.c"), None);
         assert_eq!(get("a.b.x"), None);
@@ -273,12 +331,12 @@ mod tests {
 
     #[test]
     fn text_accepts_strings_and_numbers() {
-        assert_eq!(text(&json!("  x ")), Ok(Some("x".into())));
-        assert_eq!(text(&json!("   ")), Ok(None));
-        assert_eq!(text(&json!(12345)), Ok(Some("12345".into())));
-        assert_eq!(text(&json!(1.5)), Ok(Some("1.5".into())));
-        assert!(text(&json!({"a": 1})).is_err());
-        assert!(text(&json!(true)).is_err());
+        assert_eq!(text(v(json!("  x ")).get_value()), Ok(Some("x".into())));
+        assert_eq!(text(v(json!("   ")).get_value()), Ok(None));
+        assert_eq!(text(v(json!(12345)).get_value()), Ok(Some("12345".into())));
+        assert_eq!(text(v(json!(1.5)).get_value()), Ok(Some("1.5".into())));
+        assert!(text(v(json!({"a": 1})).get_value()).is_err());
+        assert!(text(v(json!(true)).get_value()).is_err());
     }
 
     #[test]
@@ -291,7 +349,7 @@ mod tests {
             json!("1"),
             json!(1),
         ] {
-            assert_eq!(boolean(&yes), Ok(true), "{yes}");
+            assert_eq!(boolean(v(yes.clone()).get_value()), Ok(true), "{yes}");
         }
         for no in [
             json!(false),
@@ -301,30 +359,30 @@ mod tests {
             json!("0"),
             json!(0),
         ] {
-            assert_eq!(boolean(&no), Ok(false), "{no}");
+            assert_eq!(boolean(v(no.clone()).get_value()), Ok(false), "{no}");
         }
-        assert!(boolean(&json!("maybe")).is_err());
-        assert!(boolean(&json!(2)).is_err());
-        assert!(boolean(&json!([true])).is_err());
+        assert!(boolean(v(json!("maybe")).get_value()).is_err());
+        assert!(boolean(v(json!(2)).get_value()).is_err());
+        assert!(boolean(v(json!([true])).get_value()).is_err());
     }
 
     #[test]
     fn integers_accept_digit_strings_and_whole_floats() {
-        assert_eq!(integer(&json!(3)), Ok(3));
-        assert_eq!(integer(&json!("3")), Ok(3));
-        assert_eq!(integer(&json!(2.0)), Ok(2));
-        assert!(integer(&json!(2.5)).is_err());
-        assert!(integer(&json!("two")).is_err());
-        assert!(integer(&json!(1e300)).is_err());
+        assert_eq!(integer(v(json!(3)).get_value()), Ok(3));
+        assert_eq!(integer(v(json!("3")).get_value()), Ok(3));
+        assert_eq!(integer(v(json!(2.0)).get_value()), Ok(2));
+        assert!(integer(v(json!(2.5)).get_value()).is_err());
+        assert!(integer(v(json!("two")).get_value()).is_err());
+        assert!(integer(v(json!(1e300)).get_value()).is_err());
     }
 
     #[test]
     fn decimals_are_kept_as_given() {
-        assert_eq!(decimal(&json!(19.9)), Ok("19.9".into()));
-        assert_eq!(decimal(&json!(22.53)), Ok("22.53".into()));
-        assert_eq!(decimal(&json!(0)), Ok("0".into()));
-        assert_eq!(decimal(&json!("19.90")), Ok("19.90".into()));
-        assert_eq!(decimal(&json!(" -5 ")), Ok("-5".into()));
+        assert_eq!(decimal(v(json!(19.9)).get_value()), Ok("19.9".into()));
+        assert_eq!(decimal(v(json!(22.53)).get_value()), Ok("22.53".into()));
+        assert_eq!(decimal(v(json!(0)).get_value()), Ok("0".into()));
+        assert_eq!(decimal(v(json!("19.90")).get_value()), Ok("19.90".into()));
+        assert_eq!(decimal(v(json!(" -5 ")).get_value()), Ok("-5".into()));
         for bad in [
             json!("19,90"),
             json!("abc"),
@@ -333,31 +391,52 @@ mod tests {
             json!("--1"),
             json!([1]),
         ] {
-            assert!(decimal(&bad).is_err(), "{bad}");
+            assert!(decimal(v(bad.clone()).get_value()).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn timestamps_in_all_three_forms() {
-        assert_eq!(timestamp(&json!(1673571636026_i64)), Ok(1673571636));
-        assert_eq!(timestamp(&json!("1639044446636")), Ok(1639044446));
-        assert_eq!(timestamp(&json!(1673571636)), Ok(1673571636));
-        assert_eq!(timestamp(&json!("1673571636")), Ok(1673571636));
-        assert_eq!(timestamp(&json!(1673571636.9)), Ok(1673571636));
+        assert_eq!(
+            timestamp(v(json!(1673571636026_i64)).get_value()),
+            Ok(1673571636)
+        );
+        assert_eq!(
+            timestamp(v(json!("1639044446636")).get_value()),
+            Ok(1639044446)
+        );
+        assert_eq!(timestamp(v(json!(1673571636)).get_value()), Ok(1673571636));
+        assert_eq!(
+            timestamp(v(json!("1673571636")).get_value()),
+            Ok(1673571636)
+        );
+        assert_eq!(
+            timestamp(v(json!(1673571636.9)).get_value()),
+            Ok(1673571636)
+        );
         // 2025-04-18T05:53:39Z
         assert_eq!(
-            timestamp(&json!("2025-04-18T07:53:39.974+02:00")),
+            timestamp(v(json!("2025-04-18T07:53:39.974+02:00")).get_value()),
             Ok(1744955619)
         );
-        assert_eq!(timestamp(&json!("2025-04-18T05:53:39Z")), Ok(1744955619));
-        assert_eq!(timestamp(&json!("2025-04-18T05:53:39")), Ok(1744955619));
-        assert!(timestamp(&json!("yesterday")).is_err());
-        assert!(timestamp(&json!({"t": 1})).is_err());
-        assert!(timestamp(&json!(1e300)).is_err());
-        // i64::MIN has no absolute value in i64: still read as (very old) milliseconds, without overflowing.
-        assert_eq!(timestamp(&json!(i64::MIN)), Ok(i64::MIN / 1000 - 1));
         assert_eq!(
-            timestamp(&json!(i64::MIN.to_string())),
+            timestamp(v(json!("2025-04-18T05:53:39Z")).get_value()),
+            Ok(1744955619)
+        );
+        assert_eq!(
+            timestamp(v(json!("2025-04-18T05:53:39")).get_value()),
+            Ok(1744955619)
+        );
+        assert!(timestamp(v(json!("yesterday")).get_value()).is_err());
+        assert!(timestamp(v(json!({"t": 1})).get_value()).is_err());
+        assert!(timestamp(v(json!(1e300)).get_value()).is_err());
+        // i64::MIN has no absolute value in i64: still read as (very old) milliseconds, without overflowing.
+        assert_eq!(
+            timestamp(v(json!(i64::MIN)).get_value()),
+            Ok(i64::MIN / 1000 - 1)
+        );
+        assert_eq!(
+            timestamp(v(json!(i64::MIN.to_string())).get_value()),
             Ok(i64::MIN / 1000 - 1)
         );
     }

@@ -35,7 +35,8 @@ fn complete(mut event: Value, event_id: &str, with_device_identity: bool) -> Val
 
 /// Maps `event` at `now`, checks the result against the request schema, and returns it as JSON.
 fn map(event: &Value, now: i64) -> Value {
-    let mapping = Mapper::default().map(event, now);
+    let text = event.to_string();
+    let mapping = Mapper::default().map(&pinterest_destination::event::parse(&text).unwrap(), now);
     assert!(
         mapping.warnings.is_empty(),
         "unexpected warnings: {:?}",

@@ -105,7 +105,10 @@ fn no_empty_values(v: &Value) -> bool {
 
 /// Checks every invariant of one mapping.
 fn check(event: &Value) -> Result<(), TestCaseError> {
-    let mapping = Mapper::default().map(event, NOW);
+    let text = event.to_string();
+    let parsed = pinterest_destination::event::parse(&text)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mapping = Mapper::default().map(&parsed, NOW);
     if let Outcome::Mapped(mapped) = &mapping.outcome {
         let out =
             serde_json::to_value(&**mapped).map_err(|e| TestCaseError::fail(e.to_string()))?;

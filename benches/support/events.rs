@@ -98,13 +98,15 @@ pub fn fixtures() -> Vec<(String, String, i64)> {
                 device["ip"] = json!("198.51.100.7");
                 device["user_agent"] = json!("Mozilla/5.0 (X11; Linux x86_64)");
             }
-            let now = match pinterest_destination::event::timestamp(
-                event
-                    .pointer("/context/event_timestamp")
-                    .unwrap_or(&Value::Null),
-            ) {
-                Ok(t) => t + 60,
-                Err(_) => NOW,
+            let stamp = event
+                .pointer("/context/event_timestamp")
+                .map(Value::to_string)
+                .unwrap_or_default();
+            let now = match pinterest_destination::event::parse(&stamp)
+                .map(|stamp| pinterest_destination::event::timestamp(&stamp))
+            {
+                Ok(Ok(t)) => t + 60,
+                _ => NOW,
             };
             Some((name, serde_json::to_string(&event).ok()?, now))
         })

@@ -1,10 +1,10 @@
 //! Local command line: preview the mapping of Commanders Act events (`map`), replay a Lambda event (`replay`).
 
 use pinterest_destination::config::{Settings, TokenSetting, mapper_from_env};
-use pinterest_destination::handler;
 use pinterest_destination::mapping::{Mapper, Outcome};
 use pinterest_destination::pinterest::model::ConversionEvent;
 use pinterest_destination::trigger::{Sender, State};
+use pinterest_destination::{event, handler};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::{self, BufWriter, Read, Write};
@@ -187,14 +187,14 @@ fn system_now() -> i64 {
 }
 
 /// One JSON event, a JSON array of events, or JSON lines (a line that is not JSON is an error for its index).
-fn split_input(input: &[u8]) -> Vec<Result<Value, String>> {
-    match serde_json::from_slice::<Value>(input) {
-        Ok(Value::Array(events)) => events.into_iter().map(Ok).collect(),
+fn split_input(input: &[u8]) -> Vec<Result<event::Value<'_>, String>> {
+    match event::parse_bytes(input) {
+        Ok(event::Value::Array(events)) => events.into_iter().map(Ok).collect(),
         Ok(event) => vec![Ok(event)],
         Err(_) => input
             .split(|&b| b == b'\n')
             .filter(|line| line.iter().any(|b| !b.is_ascii_whitespace()))
-            .map(|line| serde_json::from_slice(line).map_err(|e| format!("input: not JSON ({e})")))
+            .map(|line| event::parse_bytes(line).map_err(|e| format!("input: not JSON ({e})")))
             .collect(),
     }
 }

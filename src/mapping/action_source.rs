@@ -1,8 +1,7 @@
 //! Derivation of `action_source` when the event does not state it (SPEC §4).
 
-use crate::event::{Path, text};
+use crate::event::{Path, Value, text};
 use crate::pinterest::model::ActionSource;
-use serde_json::Value;
 use std::sync::LazyLock;
 
 static ROOT_TYPE: LazyLock<Option<Path>> = LazyLock::new(|| Path::parse("type").ok());
@@ -19,7 +18,7 @@ static OS_HINTS: LazyLock<Vec<Path>> = LazyLock::new(|| {
 });
 
 /// The derived source, and whether an app context had no recognisable OS (then `web`).
-pub fn derive(event: &Value) -> (ActionSource, bool) {
+pub fn derive(event: &Value<'_>) -> (ActionSource, bool) {
     let read = |path: &Option<Path>| path.as_ref().and_then(|p| p.get(event));
     if let Some(kind) = read(&ROOT_TYPE).and_then(|v| text(v).ok().flatten())
         && kind.eq_ignore_ascii_case("offline")
@@ -60,38 +59,44 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `derive` on `event`, parsed from its text as the triggers parse events.
+    fn derive_json(event: &serde_json::Value) -> (ActionSource, bool) {
+        let text = event.to_string();
+        derive(&crate::event::parse(&text).unwrap())
+    }
+
     #[test]
     fn offline_type_wins() {
         let event = json!({"type": "Offline", "context": {"app": {"name": "x"}, "device": {"os": {"name": "android"}}}});
-        assert_eq!(derive(&event), (ActionSource::Offline, false));
+        assert_eq!(derive_json(&event), (ActionSource::Offline, false));
     }
 
     #[test]
     fn app_context_uses_os_then_type_then_user_agent() {
         let android =
             json!({"context": {"app": {"name": "x"}, "device": {"os": {"name": "Android"}}}});
-        assert_eq!(derive(&android).0, ActionSource::AppAndroid);
+        assert_eq!(derive_json(&android).0, ActionSource::AppAndroid);
         let ipados =
             json!({"context": {"app": {"name": "x"}, "device": {"os": {"name": "iPadOS"}}}});
-        assert_eq!(derive(&ipados).0, ActionSource::AppIos);
+        assert_eq!(derive_json(&ipados).0, ActionSource::AppIos);
         let by_type = json!({"context": {"app": {"name": "x"}, "device": {"type": "android"}}});
-        assert_eq!(derive(&by_type).0, ActionSource::AppAndroid);
+        assert_eq!(derive_json(&by_type).0, ActionSource::AppAndroid);
         let by_ua = json!({"context": {"app": {"name": "x"}, "device": {"user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}}});
-        assert_eq!(derive(&by_ua).0, ActionSource::AppIos);
+        assert_eq!(derive_json(&by_ua).0, ActionSource::AppIos);
     }
 
     #[test]
     fn web_otherwise_and_flags_an_app_without_os() {
         assert_eq!(
-            derive(&json!({"context": {"page": {"url": "https://x"}}})),
+            derive_json(&json!({"context": {"page": {"url": "https://x"}}})),
             (ActionSource::Web, false)
         );
         assert_eq!(
-            derive(&json!({"context": {"app": {}}})),
+            derive_json(&json!({"context": {"app": {}}})),
             (ActionSource::Web, false)
         );
         assert_eq!(
-            derive(&json!({"context": {"app": {"name": "x"}}})),
+            derive_json(&json!({"context": {"app": {"name": "x"}}})),
             (ActionSource::Web, true)
         );
     }

@@ -5,14 +5,13 @@ pub mod click_id;
 pub mod fields;
 pub mod names;
 
-use crate::event::{self, Lookup, Path, Unreadable};
+use crate::event::{self, Lookup, Path, Unreadable, Value};
 use crate::normalize::{self, HashedField, Omitted};
 use crate::pinterest::model::{
     ActionSource, Content, ConversionEvent, CustomData, Hashed, UserData,
 };
 use fields::{Field, FieldSources};
 use names::EventNames;
-use serde_json::Value;
 use std::sync::LazyLock;
 
 /// Events more than this far in the future are rejected (SPEC §4).
@@ -94,7 +93,7 @@ static COOKIE_PATHS: LazyLock<Vec<Path>> = LazyLock::new(|| {
 /// Reads fields of one event, collecting warnings and rejection reasons as it goes.
 struct Reader<'a> {
     mapper: &'a Mapper,
-    event: &'a Value,
+    event: &'a Value<'a>,
     lookup: Lookup<'a>,
     warnings: Vec<String>,
     errors: Vec<String>,
@@ -105,7 +104,7 @@ impl<'a> Reader<'a> {
     fn first<T>(
         &mut self,
         field: Field,
-        read: impl Fn(&'a Value) -> Result<Option<T>, Unreadable>,
+        read: impl Fn(&'a Value<'a>) -> Result<Option<T>, Unreadable>,
     ) -> Option<T> {
         self.first_at(field, read).map(|(found, _)| found)
     }
@@ -114,7 +113,7 @@ impl<'a> Reader<'a> {
     fn first_at<T>(
         &mut self,
         field: Field,
-        read: impl Fn(&'a Value) -> Result<Option<T>, Unreadable>,
+        read: impl Fn(&'a Value<'a>) -> Result<Option<T>, Unreadable>,
     ) -> Option<(T, &'a Path)> {
         let mapper = self.mapper;
         for path in mapper.sources.of(field) {
@@ -158,7 +157,7 @@ impl<'a> Reader<'a> {
 
 impl Mapper {
     /// Maps one event. `now` is Unix seconds, injected so that mapping is reproducible.
-    pub fn map(&self, event: &Value, now: i64) -> Mapping {
+    pub fn map(&self, event: &Value<'_>, now: i64) -> Mapping {
         let mut reader = Reader {
             mapper: self,
             event,
@@ -256,7 +255,7 @@ impl Mapper {
 
     /// Why a required text field has no value: present with a type no text comes from (an object, an array,
     /// a boolean), or missing.
-    fn why_absent(&self, event: &Value, field: Field) -> String {
+    fn why_absent(&self, event: &Value<'_>, field: Field) -> String {
         let sources = self.sources.of(field);
         let wrong_type = sources.iter().find(|path| {
             path.get(event)
@@ -374,7 +373,7 @@ impl Mapper {
     }
 
     fn custom_data<'a>(&self, r: &mut Reader<'a>) -> CustomData {
-        let items = |r: &mut Reader<'a>, field: Field| -> &'a [Value] {
+        let items = |r: &mut Reader<'a>, field: Field| -> &'a [Value<'a>] {
             r.first(field, |v| match v {
                 Value::Array(items) => Ok(Some(items.as_slice())),
                 _ => Err(Unreadable::WrongType("an array of items")),
@@ -410,7 +409,7 @@ impl Mapper {
 }
 
 /// The id of an item (`id`, else `product.id`); a scalar element is its own id.
-fn item_id(item: &Value) -> Option<String> {
+fn item_id(item: &Value<'_>) -> Option<String> {
     match item {
         Value::Object(_) => ITEM
             .as_ref()?
@@ -422,7 +421,7 @@ fn item_id(item: &Value) -> Option<String> {
 }
 
 /// One `contents[]` entry from one item; unreadable values are warned about and left out.
-fn content(r: &mut Reader<'_>, item: &Value) -> Content {
+fn content(r: &mut Reader<'_>, item: &Value<'_>) -> Content {
     let Some(paths) = ITEM.as_ref() else {
         return Content::default();
     };
@@ -504,12 +503,12 @@ fn list(paths: &[Path]) -> String {
         .join(", ")
 }
 
-fn json_kind(value: &Value) -> &'static str {
+fn json_kind(value: &Value<'_>) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
-        Value::String(_) => "a string",
+        Value::Str(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }

@@ -2,10 +2,17 @@
 
 use super::*;
 use crate::config::apply_mapping_document;
-use serde_json::json;
+// Test events are built as `serde_json` values, and mapped from their text as the triggers map them.
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const NOW: i64 = 1_764_000_000;
+
+/// Maps `event` as a trigger does: from its JSON text, parsed into the borrowed tree.
+fn map_json(mapper: &Mapper, event: &Value, now: i64) -> Mapping {
+    let text = event.to_string();
+    mapper.map(&event::parse(&text).unwrap(), now)
+}
 
 fn sha(s: &str) -> Value {
     json!([hex::encode(Sha256::digest(s.as_bytes()))])
@@ -33,7 +40,7 @@ fn with(mut event: Value, path: &str, value: Value) -> Value {
 }
 
 fn mapped_with(mapper: &Mapper, event: &Value) -> Value {
-    match mapper.map(event, NOW).outcome {
+    match map_json(mapper, event, NOW).outcome {
         Outcome::Mapped(e) => serde_json::to_value(*e).unwrap(),
         other => panic!("expected mapped, got {other:?}"),
     }
@@ -44,7 +51,7 @@ fn mapped(event: &Value) -> Value {
 }
 
 fn rejected(event: &Value) -> String {
-    match Mapper::default().map(event, NOW).outcome {
+    match map_json(&Mapper::default(), event, NOW).outcome {
         Outcome::Rejected(why) => why,
         other => panic!("expected rejected, got {other:?}"),
     }
@@ -69,13 +76,18 @@ fn minimal_event_maps_with_defaults() {
 fn event_names_follow_the_table_and_unmapped_are_skipped() {
     let out = mapped(&with(base(), "event_name", json!("  View_Item ")));
     assert_eq!(out["event_name"], "page_visit");
-    let m = Mapper::default().map(&with(base(), "event_name", json!("newsletter_optin")), NOW);
+    let m = map_json(
+        &Mapper::default(),
+        &with(base(), "event_name", json!("newsletter_optin")),
+        NOW,
+    );
     assert_eq!(
         m.outcome,
         Outcome::Skipped("event_name 'newsletter_optin' has no Pinterest mapping".into())
     );
     assert_eq!(m.event_id.as_deref(), Some("ev-1"));
-    let free_text = Mapper::default().map(
+    let free_text = map_json(
+        &Mapper::default(),
         &with(base(), "event_name", json!("mail jane@doe.example")),
         NOW,
     );
@@ -185,12 +197,12 @@ fn event_time_forms_and_limits() {
         ..Mapper::default()
     };
     assert!(matches!(
-        mapper
-            .map(
-                &with(base(), "context.event_timestamp", json!(NOW - 61)),
-                NOW
-            )
-            .outcome,
+        map_json(
+            &mapper,
+            &with(base(), "context.event_timestamp", json!(NOW - 61)),
+            NOW
+        )
+        .outcome,
         Outcome::Rejected(_)
     ));
 }
@@ -216,7 +228,8 @@ fn booleans_accept_equivalent_strings_and_warn_otherwise() {
     ));
     assert_eq!(out["opt_out"], true);
     assert_eq!(out["wifi"], false);
-    let m = Mapper::default().map(
+    let m = map_json(
+        &Mapper::default(),
         &with(base(), "partners.pinterest.opt_out", json!("perhaps")),
         NOW,
     );
@@ -266,7 +279,11 @@ fn language_prefers_lang_and_is_cut_to_two_letters() {
         json!("de"),
     ));
     assert_eq!(out["language"], "en");
-    let m = Mapper::default().map(&with(base(), "context.device.lang", json!("french")), NOW);
+    let m = map_json(
+        &Mapper::default(),
+        &with(base(), "context.device.lang", json!("french")),
+        NOW,
+    );
     assert!(m.warnings.iter().any(|w| w.starts_with("language")));
 }
 
@@ -325,7 +342,7 @@ fn email_sha256_wins_and_prehashed_values_pass_through() {
 #[test]
 fn invalid_personal_data_is_omitted_with_a_warning_that_hides_the_value() {
     let event = with(base(), "user.birthdate", json!("1996-02-30"));
-    let m = Mapper::default().map(&event, NOW);
+    let m = map_json(&Mapper::default(), &event, NOW);
     let Outcome::Mapped(e) = &m.outcome else {
         panic!("{m:?}")
     };
@@ -351,12 +368,12 @@ fn identity_rule_names_the_three_options() {
     );
     let with_email = with(event.clone(), "user.email", json!("a@b.c"));
     assert!(matches!(
-        Mapper::default().map(&with_email, NOW).outcome,
+        map_json(&Mapper::default(), &with_email, NOW).outcome,
         Outcome::Mapped(_)
     ));
     let with_maid = with(event, "context.device.advertising_id", json!("abc"));
     assert!(matches!(
-        Mapper::default().map(&with_maid, NOW).outcome,
+        map_json(&Mapper::default(), &with_maid, NOW).outcome,
         Outcome::Mapped(_)
     ));
 }
@@ -459,11 +476,15 @@ fn empty_or_malformed_custom_values_are_omitted() {
         "value",
         json!("12,5"),
     );
-    let m = Mapper::default().map(&event, NOW);
+    let m = map_json(&Mapper::default(), &event, NOW);
     let out = mapped(&event);
     assert!(out.get("custom_data").is_none(), "{out}");
     assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
-    let m = Mapper::default().map(&with(base(), "items", json!({"id": 1})), NOW);
+    let m = map_json(
+        &Mapper::default(),
+        &with(base(), "items", json!({"id": 1})),
+        NOW,
+    );
     assert!(
         m.warnings
             .iter()
@@ -508,7 +529,7 @@ fn wrong_types_warn_and_never_reject_optional_fields() {
         "context.app",
         json!("not an object"),
     );
-    let m = Mapper::default().map(&event, NOW);
+    let m = map_json(&Mapper::default(), &event, NOW);
     assert!(matches!(m.outcome, Outcome::Mapped(_)));
     assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
 }

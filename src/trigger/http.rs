@@ -1,6 +1,7 @@
 //! API Gateway trigger (REST v1 and HTTP API v2): `POST` a body of events, get one result per event.
 
 use super::{State, Status, process};
+use crate::event::{self, Value};
 use crate::summary::Counters;
 use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
@@ -10,7 +11,8 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
 use base64::Engine;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use std::borrow::Cow;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -23,7 +25,7 @@ const API_GATEWAY_BUDGET: Duration = Duration::from_secs(28);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: u16,
-    pub body: Value,
+    pub body: serde_json::Value,
     pub headers: Vec<(&'static str, &'static str)>,
 }
 
@@ -36,18 +38,27 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
 }
 
 /// The events of a body: one event, an array of events, or `{"events": [...]}`.
-fn decode_events(body: &[u8]) -> Result<Vec<Value>, String> {
+fn decode_events(body: &[u8]) -> Result<Vec<Value<'_>>, String> {
     if body.trim_ascii().is_empty() {
         return Err("body: empty".into());
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body: not JSON ({e})"))?;
+    let value = event::parse_bytes(body).map_err(|e| format!("body: not JSON ({e})"))?;
     let events = match value {
         Value::Array(events) => events,
-        Value::Object(mut object) => match object.remove("events") {
-            Some(Value::Array(events)) => events,
-            Some(_) => return Err("body: \"events\" must be an array of events".into()),
-            None => vec![Value::Object(object)],
-        },
+        Value::Object(object) => {
+            // Of duplicate keys the last counts, as everywhere in an event.
+            match object
+                .as_vec()
+                .iter()
+                .rposition(|(key, _)| &**key == "events")
+            {
+                Some(at) => match object.into_vec().swap_remove(at).1 {
+                    Value::Array(events) => events,
+                    _ => return Err("body: \"events\" must be an array of events".into()),
+                },
+                None => vec![Value::Object(object)],
+            }
+        }
         _ => {
             return Err(
                 "body: expected an event object, an array of events or {\"events\": [...]}".into(),
@@ -61,7 +72,11 @@ fn decode_events(body: &[u8]) -> Result<Vec<Value>, String> {
 }
 
 /// The raw body bytes, checking the size limit before decoding anything.
-fn body_bytes(body: Option<&str>, base64_encoded: bool, limit: usize) -> Result<Vec<u8>, Reply> {
+fn body_bytes(
+    body: Option<&str>,
+    base64_encoded: bool,
+    limit: usize,
+) -> Result<Cow<'_, [u8]>, Reply> {
     let body = body.unwrap_or_default();
     let decoded_len = if base64_encoded {
         // Exact for the padded base64 API Gateway sends: 3 bytes per 4 characters, less the padding.
@@ -80,10 +95,22 @@ fn body_bytes(body: Option<&str>, base64_encoded: bool, limit: usize) -> Result<
     if base64_encoded {
         base64::engine::general_purpose::STANDARD
             .decode(body.trim())
+            .map(Cow::Owned)
             .map_err(|e| error(400, format!("body: invalid base64 ({e})")))
     } else {
-        Ok(body.as_bytes().to_vec())
+        Ok(Cow::Borrowed(body.as_bytes()))
     }
+}
+
+/// A request refused before any event was read: counted and logged as such.
+fn refused(reply: Reply, counters: &mut Counters) -> Reply {
+    counters.records_failed = 1;
+    tracing::warn!(
+        status = reply.status,
+        "request refused: {}",
+        reply.body["error"]
+    );
+    reply
 }
 
 /// One entry of the response's `results`.
@@ -113,23 +140,16 @@ pub async fn handle(
         reply.headers.push(("allow", "POST"));
         return reply;
     }
-    let decoded = body_bytes(body, base64_encoded, state.settings.max_body_bytes)
-        .and_then(|bytes| decode_events(&bytes).map_err(|e| error(400, e)));
-    let events = match decoded {
-        Ok(events) => events,
-        Err(reply) => {
-            counters.records_failed = 1;
-            tracing::warn!(
-                status = reply.status,
-                "request refused: {}",
-                reply.body["error"]
-            );
-            return reply;
-        }
+    let bytes = match body_bytes(body, base64_encoded, state.settings.max_body_bytes) {
+        Ok(bytes) => bytes,
+        Err(reply) => return refused(reply, counters),
     };
-    let refs: Vec<&Value> = events.iter().collect();
+    let events = match decode_events(&bytes) {
+        Ok(events) => events,
+        Err(reason) => return refused(error(400, reason), counters),
+    };
     let deadline = deadline.min(Instant::now() + API_GATEWAY_BUDGET);
-    let results = process(state, &refs, super::unix_now(), deadline, counters).await;
+    let results = process(state, &events, super::unix_now(), deadline, counters).await;
     let lines: Vec<ResultLine> = results
         .iter()
         .enumerate()
@@ -267,10 +287,13 @@ mod tests {
 
     #[test]
     fn size_limit_is_checked_before_decoding() {
-        assert_eq!(body_bytes(Some("abcd"), false, 4), Ok(b"abcd".to_vec()));
+        assert_eq!(
+            body_bytes(Some("abcd"), false, 4).map(Cow::into_owned),
+            Ok(b"abcd".to_vec())
+        );
         assert_eq!(body_bytes(Some("abcde"), false, 4).unwrap_err().status, 413);
         assert_eq!(
-            body_bytes(Some("eyJhIjoxfQ=="), true, 100),
+            body_bytes(Some("eyJhIjoxfQ=="), true, 100).map(Cow::into_owned),
             Ok(br#"{"a":1}"#.to_vec())
         );
         assert_eq!(
@@ -285,12 +308,21 @@ mod tests {
                 .status,
             400
         );
-        assert_eq!(body_bytes(None, false, 4), Ok(Vec::new()));
-        // At the limit whatever the padding: 4 bytes → "YWJjZA==", 5 → "YWJjZGU=", 6 → "YWJjZGVm".
-        assert_eq!(body_bytes(Some("YWJjZA=="), true, 4), Ok(b"abcd".to_vec()));
-        assert_eq!(body_bytes(Some("YWJjZGU="), true, 5), Ok(b"abcde".to_vec()));
         assert_eq!(
-            body_bytes(Some("YWJjZGVm"), true, 6),
+            body_bytes(None, false, 4).map(Cow::into_owned),
+            Ok(Vec::new())
+        );
+        // At the limit whatever the padding: 4 bytes → "YWJjZA==", 5 → "YWJjZGU=", 6 → "YWJjZGVm".
+        assert_eq!(
+            body_bytes(Some("YWJjZA=="), true, 4).map(Cow::into_owned),
+            Ok(b"abcd".to_vec())
+        );
+        assert_eq!(
+            body_bytes(Some("YWJjZGU="), true, 5).map(Cow::into_owned),
+            Ok(b"abcde".to_vec())
+        );
+        assert_eq!(
+            body_bytes(Some("YWJjZGVm"), true, 6).map(Cow::into_owned),
             Ok(b"abcdef".to_vec())
         );
         assert_eq!(

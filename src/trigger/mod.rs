@@ -5,10 +5,10 @@ pub mod sqs;
 
 use crate::config::{Settings, TokenSetting};
 use crate::delivery::{self, DeliveryConfig, EventOutcome};
+use crate::event::Value;
 use crate::mapping::Outcome;
 use crate::summary::Counters;
 use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider, TokenSource};
-use serde_json::Value;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -111,7 +111,7 @@ pub fn unix_now() -> i64 {
 /// Maps and delivers `events`; returns one result per event, in order, and counts them into `counters`.
 pub async fn process(
     state: &State,
-    events: &[&Value],
+    events: &[Value<'_>],
     now: i64,
     deadline: Instant,
     counters: &mut Counters,
@@ -135,7 +135,7 @@ pub struct Batch {
 
 impl Batch {
     /// Maps one event and records its result; a mapped event is kept, serialised, for delivery.
-    pub fn map(&mut self, state: &State, event: &Value, now: i64) {
+    pub fn map(&mut self, state: &State, event: &Value<'_>, now: i64) {
         let index = self.results.len();
         let mapping = state.settings.mapper.map(event, now);
         let id = mapping.event_id.as_deref().unwrap_or("-");

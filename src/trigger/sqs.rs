@@ -1,9 +1,9 @@
 //! SQS trigger: each record's body is decoded on its own; failed records are reported by message id.
 
 use super::{Batch, EventResult, State, Status};
+use crate::event::{self, Value};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use serde_json::Value;
 use std::collections::HashSet;
 use tokio::time::Instant;
 
@@ -25,12 +25,12 @@ enum RecordFailure {
 }
 
 /// A record's body: one event or an array of events.
-fn decode_body(body: Option<&str>) -> Result<Vec<Value>, String> {
+fn decode_body(body: Option<&str>) -> Result<Vec<Value<'_>>, String> {
     let body = body
         .map(str::trim)
         .filter(|b| !b.is_empty())
         .ok_or("body: empty")?;
-    match serde_json::from_str::<Value>(body) {
+    match event::parse(body) {
         Ok(Value::Array(events)) => Ok(events),
         Ok(event @ Value::Object(_)) => Ok(vec![event]),
         Ok(_) => Err("body: expected an event object or an array of events".to_string()),
