@@ -25,19 +25,22 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use support::stats::{median, thousands, thread_cpu_ns};
 
-/// One input: its JSON text, the strings the mapping hashes, and the event it maps to.
+/// One input: its JSON text, the strings the mapping hashes, and the event it maps to (which borrows from the
+/// text, so the text and its tree live as long as the bench).
 struct Case {
     name: String,
-    text: String,
+    text: &'static str,
     now: i64,
     hashed: Vec<String>,
-    output: ConversionEvent,
+    output: ConversionEvent<'static>,
 }
 
 impl Case {
-    fn new(mapper: &Mapper, name: String, text: String, now: i64) -> Self {
-        let event = event::parse(&text).expect("bench event is JSON");
-        let mapping = mapper.map(&event, now);
+    fn new(mapper: &'static Mapper, name: String, text: String, now: i64) -> Self {
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let event: &'static event::Value<'static> =
+            Box::leak(Box::new(event::parse(text).expect("bench event is JSON")));
+        let mapping = mapper.map(event, now);
         let Outcome::Mapped(output) = mapping.outcome else {
             panic!("{name}: expected a mapped event, got {:?}", mapping.outcome);
         };
@@ -46,7 +49,7 @@ impl Case {
             "{name}: {:?}",
             mapping.warnings
         );
-        let hashed = hashed_strings(mapper, &event);
+        let hashed = hashed_strings(mapper, event);
         Self {
             name,
             text,
@@ -148,12 +151,12 @@ struct Figures {
 /// Runs `rounds` rounds; each times every part back to back on the same input, so the ratio of a round is
 /// measured under the same machine load.
 fn measure(mapper: &Mapper, case: &Case, rounds: usize, n: usize) -> Figures {
-    let event = event::parse(&case.text).unwrap_or_default();
+    let event = event::parse(case.text).unwrap_or_default();
     let mut f = Figures::default();
     for _ in 0..rounds {
-        let o = per_call(n, || ours(mapper, black_box(&case.text), case.now));
-        let p = per_call(n, || parse(black_box(&case.text)));
-        let v = per_call(n, || validate(black_box(&case.text)));
+        let o = per_call(n, || ours(mapper, black_box(case.text), case.now));
+        let p = per_call(n, || parse(black_box(case.text)));
+        let v = per_call(n, || validate(black_box(case.text)));
         let s = per_call(n, || sha(black_box(&case.hashed)));
         let w = per_call(n, || serialise(black_box(&case.output)));
         let m = per_call(n, || {
@@ -180,26 +183,26 @@ fn main() {
     let full = support::full_run();
     let rounds = support::arg("--rounds").unwrap_or(if full { 11 } else { 1 });
     let target_ms: f64 = support::arg("--round-ms").unwrap_or(if full { 150.0 } else { 2.0 });
-    let mapper = Mapper::default();
+    let mapper: &'static Mapper = Box::leak(Box::default());
     if let Some(n) = support::arg::<usize>("--profile") {
         // For `valgrind --tool=callgrind`: only our path, on the realistic event, `n` times.
         let text = support::events::realistic_text(7);
         let sum: usize = (0..n)
-            .map(|_| ours(&mapper, black_box(&text), support::events::NOW))
+            .map(|_| ours(mapper, black_box(&text), support::events::NOW))
             .sum();
         println!("{sum}");
         return;
     }
 
     let realistic = Case::new(
-        &mapper,
+        mapper,
         "realistic purchase (11 hashed fields, 3 items)".into(),
         support::events::realistic_text(7),
         support::events::NOW,
     );
     let mut cases = vec![realistic];
     for (name, text, now) in support::events::fixtures() {
-        cases.push(Case::new(&mapper, name, text, now));
+        cases.push(Case::new(mapper, name, text, now));
     }
 
     println!("# Mapping throughput, one thread ({rounds} rounds, medians of CPU time per event)");
@@ -222,9 +225,9 @@ fn main() {
     let (mut ours_total, mut floor_total, mut strict_total) = (0.0, 0.0, 0.0);
     for case in &cases {
         // Size the rounds so that each part runs about `target_ms`.
-        let probe = per_call(50, || ours(&mapper, &case.text, case.now)).max(1.0);
+        let probe = per_call(50, || ours(mapper, case.text, case.now)).max(1.0);
         let n = ((target_ms * 1e6 / probe) as usize).max(10);
-        let f = measure(&mapper, case, rounds, n);
+        let f = measure(mapper, case, rounds, n);
         let (o, fl) = (median(&f.ours), median(&f.floor));
         let (v, s, w) = (median(&f.validate), median(&f.sha), median(&f.serialise));
         let realistic = case.name.starts_with("realistic");

@@ -36,7 +36,9 @@ fn complete(mut event: Value, event_id: &str, with_device_identity: bool) -> Val
 /// Maps `event` at `now`, checks the result against the request schema, and returns it as JSON.
 fn map(event: &Value, now: i64) -> Value {
     let text = event.to_string();
-    let mapping = Mapper::default().map(&pinterest_destination::event::parse(&text).unwrap(), now);
+    let tree = pinterest_destination::event::parse(&text).unwrap();
+    let mapper = Mapper::default();
+    let mapping = mapper.map(&tree, now);
     assert!(
         mapping.warnings.is_empty(),
         "unexpected warnings: {:?}",

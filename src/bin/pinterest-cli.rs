@@ -205,7 +205,7 @@ struct Line<'a> {
     index: usize,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<&'a ConversionEvent>,
+    event: Option<&'a ConversionEvent<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

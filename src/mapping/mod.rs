@@ -8,10 +8,11 @@ pub mod names;
 use crate::event::{self, Lookup, Path, Unreadable, Value};
 use crate::normalize::{self, HashedField, Omitted};
 use crate::pinterest::model::{
-    ActionSource, Content, ConversionEvent, CustomData, Hashed, UserData,
+    ActionSource, Content, ConversionEvent, CustomData, Hashed, Text, UserData,
 };
 use fields::{Field, FieldSources};
 use names::EventNames;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// Events more than this far in the future are rejected (SPEC §4).
@@ -43,8 +44,9 @@ impl Default for Mapper {
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Mapped(Box<ConversionEvent>),
+pub enum Outcome<'a> {
+    /// Borrows the texts it sends unchanged from the event.
+    Mapped(Box<ConversionEvent<'a>>),
     /// Not sent: no event-name mapping. The reason names the event name.
     Skipped(String),
     /// Permanently invalid; the reason names the field(s), never personal data.
@@ -53,8 +55,8 @@ pub enum Outcome {
 
 /// The outcome plus what the caller should log or report.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mapping {
-    pub outcome: Outcome,
+pub struct Mapping<'a> {
+    pub outcome: Outcome<'a>,
     /// The event's id when it has one (for reporting, even when rejected).
     pub event_id: Option<String>,
     /// Non-fatal problems (values ignored), naming the field and reason only.
@@ -133,8 +135,8 @@ impl<'a> Reader<'a> {
             .push(format!("{} ({path}): {why}; ignored", field.name()));
     }
 
-    fn text(&mut self, field: Field) -> Option<String> {
-        self.first(field, event::text)
+    fn text(&mut self, field: Field) -> Option<Text<'a>> {
+        self.first(field, event::text_ref)
     }
 
     fn boolean(&mut self, field: Field) -> Option<bool> {
@@ -157,7 +159,7 @@ impl<'a> Reader<'a> {
 
 impl Mapper {
     /// Maps one event. `now` is Unix seconds, injected so that mapping is reproducible.
-    pub fn map(&self, event: &Value<'_>, now: i64) -> Mapping {
+    pub fn map<'a>(&'a self, event: &'a Value<'a>, now: i64) -> Mapping<'a> {
         let mut reader = Reader {
             mapper: self,
             event,
@@ -174,8 +176,8 @@ impl Mapper {
             )))
         };
         let event_id = match &outcome {
-            Ok(mapped) => Some(mapped.event_id.clone()),
-            Err(_) if event.is_object() => reader.text(Field::EventId),
+            Ok(mapped) => Some(mapped.event_id.to_string()),
+            Err(_) if event.is_object() => reader.text(Field::EventId).map(Cow::into_owned),
             Err(_) => None,
         };
         Mapping {
@@ -185,7 +187,11 @@ impl Mapper {
         }
     }
 
-    fn map_object(&self, r: &mut Reader<'_>, now: i64) -> Result<ConversionEvent, Outcome> {
+    fn map_object<'a>(
+        &self,
+        r: &mut Reader<'a>,
+        now: i64,
+    ) -> Result<ConversionEvent<'a>, Outcome<'a>> {
         let Some(name) = r.text(Field::EventName) else {
             return Err(Outcome::Rejected(format!(
                 "event_name: {}",
@@ -230,7 +236,7 @@ impl Mapper {
         }
 
         Ok(ConversionEvent {
-            event_name: event_name.to_string(),
+            event_name,
             action_source,
             event_time,
             event_id,
@@ -246,7 +252,7 @@ impl Mapper {
             os_version: r.text(Field::OsVersion),
             wifi: r.boolean(Field::Wifi),
             language: r.first(Field::Language, |v| {
-                event::text(v)?.map(|t| language(&t)).transpose()
+                event::text_ref(v)?.map(|t| language(&t)).transpose()
             }),
             user_data,
             custom_data: self.custom_data(r),
@@ -326,7 +332,7 @@ impl Mapper {
         Some(derived)
     }
 
-    fn user_data(&self, r: &mut Reader<'_>) -> UserData {
+    fn user_data<'a>(&self, r: &mut Reader<'a>) -> UserData<'a> {
         let country = r
             .first(Field::Country, event::text_ref)
             .and_then(|raw| normalize::normalize(HashedField::Country, &raw, None).ok());
@@ -355,7 +361,7 @@ impl Mapper {
     }
 
     /// Explicit click id → `epik` parameter of the page URL → the configured cookie.
-    fn click_id(&self, r: &mut Reader<'_>) -> Option<String> {
+    fn click_id<'a>(&self, r: &mut Reader<'a>) -> Option<Text<'a>> {
         r.text(Field::ClickId)
             .or_else(|| {
                 self.sources
@@ -363,16 +369,18 @@ impl Mapper {
                     .iter()
                     .filter_map(|p| p.get(r.event).and_then(|v| v.as_str()))
                     .find_map(click_id::from_url)
+                    .map(Cow::Owned)
             })
             .or_else(|| {
                 COOKIE_PATHS
                     .iter()
                     .filter_map(|p| p.get(r.event).and_then(|v| v.as_str()))
                     .find_map(|header| click_id::from_cookies(header, &self.click_id_cookie))
+                    .map(Cow::Owned)
             })
     }
 
-    fn custom_data<'a>(&self, r: &mut Reader<'a>) -> CustomData {
+    fn custom_data<'a>(&self, r: &mut Reader<'a>) -> CustomData<'a> {
         let items = |r: &mut Reader<'a>, field: Field| -> &'a [Value<'a>] {
             r.first(field, |v| match v {
                 Value::Array(items) => Ok(Some(items.as_slice())),
@@ -395,9 +403,9 @@ impl Mapper {
         });
         CustomData {
             currency: r.first(Field::Currency, |v| {
-                event::text(v)?.map(|t| currency(&t)).transpose()
+                event::text_ref(v)?.map(|t| currency(&t)).transpose()
             }),
-            value: r.first(Field::Value, |v| event::decimal(v).map(Some)),
+            value: r.first(Field::Value, |v| event::decimal(v).map(|d| Some(d.into()))),
             content_ids,
             contents,
             num_items,
@@ -409,19 +417,19 @@ impl Mapper {
 }
 
 /// The id of an item (`id`, else `product.id`); a scalar element is its own id.
-fn item_id(item: &Value<'_>) -> Option<String> {
+fn item_id<'a>(item: &'a Value<'a>) -> Option<Text<'a>> {
     match item {
         Value::Object(_) => ITEM
             .as_ref()?
             .id
             .iter()
-            .find_map(|p| p.get(item).and_then(|v| event::text(v).ok().flatten())),
-        scalar => event::text(scalar).ok().flatten(),
+            .find_map(|p| p.get(item).and_then(|v| event::text_ref(v).ok().flatten())),
+        scalar => event::text_ref(scalar).ok().flatten(),
     }
 }
 
 /// One `contents[]` entry from one item; unreadable values are warned about and left out.
-fn content(r: &mut Reader<'_>, item: &Value<'_>) -> Content {
+fn content<'a>(r: &mut Reader<'_>, item: &'a Value<'a>) -> Content<'a> {
     let Some(paths) = ITEM.as_ref() else {
         return Content::default();
     };
@@ -435,10 +443,11 @@ fn content(r: &mut Reader<'_>, item: &Value<'_>) -> Content {
         r.warnings
             .push(format!("custom_data.contents ({what}): {why}; ignored"));
     };
-    let text = |p: &Path| p.get(item).and_then(|v| event::text(v).ok().flatten());
+    let text = |p: &Path| p.get(item).and_then(|v| event::text_ref(v).ok().flatten());
     let item_price = paths.price.iter().find_map(|p| {
         let value = p.get(item)?;
         event::decimal(value)
+            .map(Cow::Owned)
             .map_err(|why| warn(r, "item price", why))
             .ok()
     });
@@ -473,10 +482,10 @@ fn unmapped_reason(name: &str) -> String {
 }
 
 /// ISO-639-1: the two letters before any region (`fr-FR` → `fr`).
-fn language(raw: &str) -> Result<String, Unreadable> {
+fn language<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {
     let primary = raw.split(['-', '_']).next().unwrap_or_default();
     if primary.len() == 2 && primary.bytes().all(|b| b.is_ascii_alphabetic()) {
-        Ok(primary.to_ascii_lowercase())
+        Ok(primary.to_ascii_lowercase().into())
     } else {
         Err(Unreadable::Invalid(
             "not an ISO-639-1 language code such as fr or fr-FR",
@@ -485,9 +494,9 @@ fn language(raw: &str) -> Result<String, Unreadable> {
 }
 
 /// ISO-4217: three letters, upper case.
-fn currency(raw: &str) -> Result<String, Unreadable> {
+fn currency<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {
     if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_alphabetic()) {
-        Ok(raw.to_ascii_uppercase())
+        Ok(raw.to_ascii_uppercase().into())
     } else {
         Err(Unreadable::Invalid(
             "not an ISO-4217 currency code such as EUR",

@@ -8,10 +8,13 @@ use sha2::{Digest, Sha256};
 
 const NOW: i64 = 1_764_000_000;
 
-/// Maps `event` as a trigger does: from its JSON text, parsed into the borrowed tree.
-fn map_json(mapper: &Mapper, event: &Value, now: i64) -> Mapping {
-    let text = event.to_string();
-    mapper.map(&event::parse(&text).unwrap(), now)
+/// Maps `event` as a trigger does: from its JSON text, parsed into the borrowed tree. The text, the tree and
+/// the mapper are leaked, so that the mapping can borrow from them for the rest of the test.
+fn map_json(mapper: &Mapper, event: &Value, now: i64) -> Mapping<'static> {
+    let mapper: &'static Mapper = Box::leak(Box::new(mapper.clone()));
+    let text: &'static str = Box::leak(event.to_string().into_boxed_str());
+    let tree: &'static event::Value<'static> = Box::leak(Box::new(event::parse(text).unwrap()));
+    mapper.map(tree, now)
 }
 
 fn sha(s: &str) -> Value {

@@ -1,6 +1,11 @@
 //! Typed request body of `POST /v5/ad_accounts/{id}/events`: only fields of Pinterest's schema, absent values omitted.
 
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
+
+/// Text of the event, borrowed from the event's JSON where it is sent as it came (ids, URLs, names), owned
+/// where mapping changed it.
+pub type Text<'a> = Cow<'a, str>;
 
 /// Where the conversion happened (`action_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,63 +35,84 @@ impl ActionSource {
     }
 }
 
-/// A SHA-256 digest in lower-case hex, sent as a one-element array as Pinterest asks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hashed(pub String);
+/// A SHA-256 digest in lower-case hex, sent as a one-element array as Pinterest asks. Kept inline: eleven of
+/// them per event would otherwise be eleven allocations.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hashed([u8; 64]);
+
+impl Hashed {
+    /// `hex` must be 64 lower-case hex digits; anything else is `None`.
+    pub fn from_hex(hex: [u8; 64]) -> Option<Self> {
+        hex.iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            .then_some(Self(hex))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Checked at construction: only ASCII hex digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Hashed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hashed({})", self.as_str())
+    }
+}
 
 impl Serialize for Hashed {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        [&self.0].serialize(serializer)
+        [self.as_str()].serialize(serializer)
     }
 }
 
 /// One conversion event, ready to be serialised into the request's `data` array.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ConversionEvent {
-    pub event_name: String,
+pub struct ConversionEvent<'a> {
+    pub event_name: &'static str,
     pub action_source: ActionSource,
     pub event_time: i64,
-    pub event_id: String,
+    pub event_id: Text<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_source_url: Option<String>,
+    pub event_source_url: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opt_out: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
+    pub app_id: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_name: Option<String>,
+    pub app_name: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_version: Option<String>,
+    pub app_version: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_brand: Option<String>,
+    pub device_brand: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_carrier: Option<String>,
+    pub device_carrier: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_model: Option<String>,
+    pub device_model: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_type: Option<String>,
+    pub device_type: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub os_version: Option<String>,
+    pub os_version: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wifi: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    pub user_data: UserData,
+    pub language: Option<Text<'a>>,
+    pub user_data: UserData<'a>,
     #[serde(skip_serializing_if = "CustomData::is_empty")]
-    pub custom_data: CustomData,
+    pub custom_data: CustomData<'a>,
 }
 
 /// `user_data`: hashed identifiers plus the few values Pinterest wants in clear.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserData {
+pub struct UserData<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub em: Option<Hashed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hashed_maids: Option<Hashed>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_ip_address: Option<String>,
+    pub client_ip_address: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_user_agent: Option<String>,
+    pub client_user_agent: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ph: Option<Hashed>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,31 +134,31 @@ pub struct UserData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<Hashed>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub click_id: Option<String>,
+    pub click_id: Option<Text<'a>>,
 }
 
 /// `custom_data`: order, value and product details.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CustomData {
+pub struct CustomData<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    pub currency: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub content_ids: Vec<String>,
+    pub content_ids: Vec<Text<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub contents: Vec<Content>,
+    pub contents: Vec<Content<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_items: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    pub order_id: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub search_string: Option<String>,
+    pub search_string: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub opt_out_type: Option<String>,
+    pub opt_out_type: Option<Text<'a>>,
 }
 
-impl CustomData {
+impl CustomData<'_> {
     /// True when no field is set, so the whole object is left out.
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
@@ -141,22 +167,22 @@ impl CustomData {
 
 /// One entry of `custom_data.contents`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Content {
+pub struct Content<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_price: Option<String>,
+    pub item_price: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_name: Option<String>,
+    pub item_name: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_brand: Option<String>,
+    pub item_brand: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_category: Option<String>,
+    pub item_category: Option<Text<'a>>,
 }
 
-impl Content {
+impl Content<'_> {
     /// True when no field is set (such an entry is not sent).
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
