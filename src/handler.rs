@@ -3,7 +3,7 @@
 use crate::summary::Counters;
 use crate::trigger::{State, http, sqs};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
-use aws_lambda_events::sqs::SqsEvent;
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -94,10 +94,14 @@ fn parse<T: serde::de::DeserializeOwned>(
     trigger: &'static str,
     event: Value,
 ) -> Result<T, HandlerError> {
-    serde_json::from_value(event).map_err(|e| HandlerError::Malformed {
+    serde_json::from_value(event).map_err(|e| malformed(trigger, e))
+}
+
+fn malformed(trigger: &'static str, error: serde_json::Error) -> HandlerError {
+    HandlerError::Malformed {
         trigger,
-        reason: e.to_string(),
-    })
+        reason: error.to_string(),
+    }
 }
 
 fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
@@ -116,7 +120,7 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
         };
     };
     let response = match trigger {
-        "sqs" => match parse::<SqsEvent>(trigger, event) {
+        "sqs" => match sqs::SqsBatch::deserialize(&event).map_err(|e| malformed(trigger, e)) {
             Ok(batch) => match sqs::handle(state, &batch, deadline, &mut counters).await {
                 sqs::SqsReply::Partial(response) => to_value(&response),
                 sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),

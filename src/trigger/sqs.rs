@@ -3,7 +3,9 @@
 use super::{Batch, EventResult, State, Status};
 use crate::event::{self, Value};
 use crate::summary::Counters;
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::SqsBatchResponse;
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use tokio::time::Instant;
 
@@ -15,6 +17,34 @@ pub enum SqsReply {
     /// Every record failed transiently, or a failed record has no usable message id: the whole
     /// batch is returned to the queue by answering with an error (Lambda then backs off).
     RetryAll(String),
+}
+
+/// An SQS event, read from the invocation's JSON with only the fields the function uses, borrowing their
+/// text: a typed `aws_lambda_events` event would copy every record's receipt handle, attributes and body.
+#[derive(Debug, Default, Deserialize)]
+pub struct SqsBatch<'a> {
+    #[serde(rename = "Records", borrow)]
+    pub records: Vec<SqsRecord<'a>>,
+}
+
+/// One SQS record: strings that JSON escapes (most bodies) are unescaped into owned text, the rest borrowed.
+#[derive(Debug, Default, Deserialize)]
+pub struct SqsRecord<'a> {
+    #[serde(rename = "messageId", borrow, default)]
+    pub message_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub body: Option<Cow<'a, str>>,
+    #[serde(rename = "eventSourceARN", borrow, default)]
+    pub event_source_arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub attributes: SqsAttributes<'a>,
+}
+
+/// The record attributes the function reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct SqsAttributes<'a> {
+    #[serde(rename = "MessageGroupId", borrow, default)]
+    pub message_group_id: Option<Cow<'a, str>>,
 }
 
 /// Why a record failed, for the log.
@@ -41,7 +71,7 @@ fn decode_body(body: Option<&str>) -> Result<Vec<Value<'_>>, String> {
 /// Handles one SQS batch.
 pub async fn handle(
     state: &State,
-    batch: &SqsEvent,
+    batch: &SqsBatch<'_>,
     deadline: Instant,
     counters: &mut Counters,
 ) -> SqsReply {
@@ -132,7 +162,7 @@ const MAX_THREADS: usize = 6;
 /// unreadable. A big batch is split in consecutive runs of records mapped on the cores the function has.
 fn map_records(
     state: &State,
-    records: &[SqsMessage],
+    records: &[SqsRecord<'_>],
     now: i64,
 ) -> (Batch, Vec<Result<usize, String>>) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -165,7 +195,11 @@ fn map_records(
 
 /// Maps a run of records. Each record's events are mapped as soon as its body is decoded, and dropped then: a
 /// decoded event takes several times its JSON's size, so no more than one record's decoded events are held.
-fn map_run(state: &State, records: &[SqsMessage], now: i64) -> (Batch, Vec<Result<usize, String>>) {
+fn map_run(
+    state: &State,
+    records: &[SqsRecord<'_>],
+    now: i64,
+) -> (Batch, Vec<Result<usize, String>>) {
     let mut mapped = Batch::default();
     let bodies = records
         .iter()
@@ -182,7 +216,7 @@ fn map_run(state: &State, records: &[SqsMessage], now: i64) -> (Batch, Vec<Resul
 }
 
 /// The record's message id, when it has a non-blank one.
-fn message_id(record: &SqsMessage) -> Option<&str> {
+fn message_id<'r>(record: &'r SqsRecord<'_>) -> Option<&'r str> {
     record
         .message_id
         .as_deref()
@@ -190,7 +224,7 @@ fn message_id(record: &SqsMessage) -> Option<&str> {
 }
 
 /// A FIFO queue's ARN ends in `.fifo`.
-fn is_fifo(batch: &SqsEvent) -> bool {
+fn is_fifo(batch: &SqsBatch<'_>) -> bool {
     batch.records.iter().any(|r| {
         r.event_source_arn
             .as_deref()
@@ -199,11 +233,11 @@ fn is_fifo(batch: &SqsEvent) -> bool {
 }
 
 /// On FIFO queues a failed record fails every later record of its message group (order is kept).
-fn add_fifo_followers(batch: &SqsEvent, failures: &mut Vec<(usize, RecordFailure)>) {
+fn add_fifo_followers(batch: &SqsBatch<'_>, failures: &mut Vec<(usize, RecordFailure)>) {
     let mut failed: HashSet<usize> = failures.iter().map(|(i, _)| *i).collect();
     let mut failed_groups: HashSet<Option<&str>> = HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
-        let group = record.attributes.get("MessageGroupId").map(String::as_str);
+        let group = record.attributes.message_group_id.as_deref();
         if failed.contains(&index) {
             failed_groups.insert(group);
         } else if failed_groups.contains(&group) {
@@ -240,6 +274,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn records_read_only_the_fields_used_and_ignore_the_rest() {
+        let event = serde_json::json!({"Records": [
+            {"messageId": "m1", "body": "{\"a\":1}", "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q.fifo",
+             "attributes": {"MessageGroupId": "g", "SentTimestamp": "1"}, "messageAttributes": "not an object",
+             "receiptHandle": 42},
+            {}
+        ]});
+        let batch = SqsBatch::deserialize(&event).unwrap();
+        assert_eq!(batch.records.len(), 2);
+        let first = &batch.records[0];
+        assert_eq!(message_id(first), Some("m1"));
+        assert_eq!(first.body.as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(first.attributes.message_group_id.as_deref(), Some("g"));
+        assert!(is_fifo(&batch));
+        assert_eq!(message_id(&batch.records[1]), None);
+        assert!(SqsBatch::deserialize(&serde_json::json!({"Records": [{"body": 7}]})).is_err());
+    }
+
     #[tokio::test]
     async fn mapping_on_several_threads_keeps_the_record_order() {
         let settings = crate::config::Settings::from_env(|name| {
@@ -252,17 +305,19 @@ mod tests {
                 r#"{{"event_name":"{name}","context":{{"event_id":"e{i}","device":{{"ip":"192.0.2.1","user_agent":"UA"}}}}}}"#
             )
         };
-        let records: Vec<SqsMessage> = (0..1000)
-            .map(|i| {
-                let mut r = SqsMessage::default();
-                r.message_id = Some(format!("m{i}"));
-                r.body = Some(match i % 4 {
-                    0 => event(i, "purchase"),
-                    1 => format!("[{},{}]", event(i, "page_view"), event(i + 1, "search")),
-                    2 => "not json".to_owned(),
-                    _ => event(i, "not_a_known_name"),
-                });
-                r
+        let records: Vec<SqsRecord> = (0..1000)
+            .map(|i| SqsRecord {
+                message_id: Some(format!("m{i}").into()),
+                body: Some(
+                    match i % 4 {
+                        0 => event(i, "purchase"),
+                        1 => format!("[{},{}]", event(i, "page_view"), event(i + 1, "search")),
+                        2 => "not json".to_owned(),
+                        _ => event(i, "not_a_known_name"),
+                    }
+                    .into(),
+                ),
+                ..SqsRecord::default()
             })
             .collect();
         let (threaded, threaded_bodies) = map_records(&state, &records, 1_800_000_000);
@@ -274,24 +329,28 @@ mod tests {
         assert_eq!(single.results.len(), 1000);
     }
 
-    fn record(id: &str, group: &str) -> SqsMessage {
-        let mut r = SqsMessage::default();
-        r.message_id = Some(id.to_string());
-        r.event_source_arn = Some("arn:aws:sqs:eu-west-1:1:q.fifo".into());
-        r.attributes.insert("MessageGroupId".into(), group.into());
-        r
+    fn record<'a>(id: &'a str, group: &'a str) -> SqsRecord<'a> {
+        SqsRecord {
+            message_id: Some(id.into()),
+            body: None,
+            event_source_arn: Some("arn:aws:sqs:eu-west-1:1:q.fifo".into()),
+            attributes: SqsAttributes {
+                message_group_id: Some(group.into()),
+            },
+        }
     }
 
     #[test]
     fn fifo_failure_fails_later_records_of_its_group_only() {
-        let mut batch = SqsEvent::default();
-        batch.records = vec![
-            record("a1", "A"),
-            record("b1", "B"),
-            record("a2", "A"),
-            record("b2", "B"),
-            record("a3", "A"),
-        ];
+        let batch = SqsBatch {
+            records: vec![
+                record("a1", "A"),
+                record("b1", "B"),
+                record("a2", "A"),
+                record("b2", "B"),
+                record("a3", "A"),
+            ],
+        };
         assert!(is_fifo(&batch));
         let mut failures = vec![(0, RecordFailure::Events { transient: false })];
         add_fifo_followers(&batch, &mut failures);
