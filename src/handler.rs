@@ -1,7 +1,7 @@
 //! One Lambda invocation: recognise the event (SQS, REST API v1, HTTP API v2), run its trigger, count.
 
 use crate::summary::Counters;
-use crate::trigger::{State, http, sqs};
+use crate::trigger::{State, http, release, sqs};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use serde::Deserialize;
 use serde_json::Value;
@@ -120,13 +120,18 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
         };
     };
     let response = match trigger {
-        "sqs" => match sqs::SqsBatch::deserialize(&event).map_err(|e| malformed(trigger, e)) {
-            Ok(batch) => match sqs::handle(state, &batch, deadline, &mut counters).await {
-                sqs::SqsReply::Partial(response) => to_value(&response),
-                sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
-            },
-            Err(e) => Err(e),
-        },
+        "sqs" => {
+            let response = match sqs::SqsBatch::deserialize(&event) {
+                Ok(batch) => match sqs::handle(state, &batch, deadline, &mut counters).await {
+                    sqs::SqsReply::Partial(response) => to_value(&response),
+                    sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
+                },
+                Err(e) => Err(malformed(trigger, e)),
+            };
+            // A 6 MiB batch takes milliseconds to free: the response need not wait for it.
+            release(event);
+            response
+        }
         "http_api" => match parse::<ApiGatewayV2httpRequest>(trigger, event) {
             Ok(request) => {
                 to_value(&http::handle_v2(state, &request, deadline, &mut counters).await)

@@ -27,7 +27,7 @@ pub struct SqsBatch<'a> {
     pub records: Vec<SqsRecord<'a>>,
 }
 
-/// One SQS record: strings that JSON escapes (most bodies) are unescaped into owned text, the rest borrowed.
+/// One SQS record, borrowing its text from the invocation's parsed JSON.
 #[derive(Debug, Default, Deserialize)]
 pub struct SqsRecord<'a> {
     #[serde(rename = "messageId", borrow, default)]
