@@ -1,5 +1,6 @@
 //! The event-name table (SPEC §3) as data, with smart-mapping overrides and the unmapped-name policy.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Pinterest event names this destination may send.
@@ -92,7 +93,7 @@ pub fn pinterest_event_name(name: &str) -> Option<&'static str> {
 impl EventNames {
     /// Adds or replaces a row; `to` must already be a known Pinterest name.
     pub fn set(&mut self, from: &str, to: &'static str) {
-        self.table.insert(normalize_name(from), to);
+        self.table.insert(normalize_name(from).into_owned(), to);
     }
 
     /// Sets the policy for names in no row.
@@ -103,7 +104,7 @@ impl EventNames {
     /// The Pinterest name for a Commanders Act name, or `None` when it is to be skipped.
     pub fn resolve(&self, name: &str) -> Option<&'static str> {
         let key = normalize_name(name);
-        match self.table.get(&key) {
+        match self.table.get(key.as_ref()) {
             Some(to) => Some(to),
             None if self.unmapped == Unmapped::Custom => Some("custom"),
             None => None,
@@ -111,9 +112,17 @@ impl EventNames {
     }
 }
 
-/// Matching is on the trimmed, lower-cased name.
-fn normalize_name(name: &str) -> String {
-    name.trim().to_lowercase()
+/// Matching is on the trimmed, lower-cased name (borrowed when it is lower-case ASCII already, as most are).
+fn normalize_name(name: &str) -> Cow<'_, str> {
+    let trimmed = name.trim();
+    if trimmed
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Cow::Borrowed(trimmed)
+    } else {
+        Cow::Owned(trimmed.to_lowercase())
+    }
 }
 
 #[cfg(test)]
