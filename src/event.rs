@@ -12,11 +12,21 @@ use time::format_description::well_known::Iso8601;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// A dotted source path such as `context.device.ip` or `items.0.id`, split once at start-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Path {
     text: String,
     segments: Vec<Segment>,
+    /// Number of its parent prefix among the paths of one set (see [`number_parents`]), for [`Lookup`].
+    parent: Option<usize>,
 }
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Path {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Segment {
@@ -48,6 +58,7 @@ impl Path {
         Ok(Self {
             text: text.to_string(),
             segments,
+            parent: None,
         })
     }
 
@@ -67,33 +78,50 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Value<'_>, serde_json::Error> {
     serde_json::from_slice(bytes)
 }
 
-/// Resolves paths in one event, remembering the object that the last path's parent led to: consecutive fields
-/// mostly share their parent (`user.*`, `context.device.*`), whose prefix is then walked once instead of per field.
+/// Numbers the distinct parent prefixes of `paths` (`user` for `user.email` and `user.phone`), recording each
+/// path's number in it; returns how many there are, the size of a [`Lookup`]'s memory.
+pub fn number_parents<'p>(paths: impl IntoIterator<Item = &'p mut Path>) -> usize {
+    let mut parents: Vec<Vec<Segment>> = Vec::new();
+    for path in paths {
+        let prefix = &path.segments[..path.segments.len().saturating_sub(1)];
+        let number = match parents.iter().position(|known| known == prefix) {
+            Some(number) => number,
+            None => {
+                parents.push(prefix.to_vec());
+                parents.len() - 1
+            }
+        };
+        path.parent = Some(number);
+    }
+    parents.len()
+}
+
+/// Resolves paths in one event, remembering what each numbered parent prefix led to (see [`number_parents`]):
+/// fields share few parents (`user`, `context.device`, ...), each walked once per event instead of per field.
 /// Gives exactly what [`Path::get`] gives.
 pub struct Lookup<'a> {
     root: &'a Value<'a>,
-    parent: Option<(&'a [Segment], Option<&'a Value<'a>>)>,
+    /// Per parent number: not walked yet, or what it led to.
+    parents: Vec<Option<Option<&'a Value<'a>>>>,
 }
 
 impl<'a> Lookup<'a> {
-    pub fn new(root: &'a Value<'a>) -> Self {
-        Self { root, parent: None }
+    /// A lookup for paths numbered among `parents` parent prefixes.
+    pub fn new(root: &'a Value<'a>, parents: usize) -> Self {
+        Self {
+            root,
+            parents: vec![None; parents],
+        }
     }
 
     /// The value at `path`; `null` counts as absent.
     pub fn get(&mut self, path: &'a Path) -> Option<&'a Value<'a>> {
         let (last, prefix) = path.segments.split_last()?;
-        let parent = if prefix.is_empty() {
-            Some(self.root)
-        } else {
-            match self.parent {
-                Some((cached, parent)) if cached == prefix => parent,
-                _ => {
-                    let parent = walk(self.root, prefix);
-                    self.parent = Some((prefix, parent));
-                    parent
-                }
-            }
+        let root = self.root;
+        let parent = match path.parent.and_then(|n| self.parents.get_mut(n)) {
+            _ if prefix.is_empty() => Some(root),
+            Some(memory) => *memory.get_or_insert_with(|| walk(root, prefix)),
+            None => walk(root, prefix),
         };
         walk(parent?, std::slice::from_ref(last)).filter(|value| !value.is_null())
     }
@@ -327,6 +355,48 @@ mod tests {
         assert_eq!(get("a.b.0.c.d"), None);
         assert!(Path::parse("a..b").is_err());
         assert!(Path::parse("").is_err());
+    }
+
+    #[test]
+    fn lookup_with_numbered_parents_gives_what_paths_give() {
+        let event = OwnedValue::from_str(
+            r#"{"id": 1, "user": {"email": "a", "phone": null}, "context": {"device": {"ip": "x"}, "app": 3}, "items": [{"id": "i"}]}"#,
+        )
+        .unwrap();
+        let texts = [
+            "user.email",
+            "context.device.ip",
+            "user.phone",
+            "id",
+            "context.app.name",
+            "user.city",
+            "context.device.ip",
+            "items.0.id",
+            "missing.a.b",
+            "context.device.ip.more",
+        ];
+        let mut paths: Vec<Path> = texts.iter().map(|t| Path::parse(t).unwrap()).collect();
+        let parents = number_parents(paths.iter_mut());
+        assert_eq!(
+            parents, 7,
+            "'', user, context.device, context.app, items.0, missing.a, context.device.ip"
+        );
+        let mut lookup = Lookup::new(event.get_value(), parents);
+        for path in &paths {
+            let expected = path.get(event.get_value()).map(serde_json::Value::from);
+            assert_eq!(
+                lookup.get(path).map(serde_json::Value::from),
+                expected,
+                "{path}"
+            );
+        }
+        // Unnumbered paths (or a lookup with no memory) are walked in full.
+        let mut bare = Lookup::new(event.get_value(), 0);
+        let email = Path::parse("user.email").unwrap();
+        assert_eq!(
+            bare.get(&email).map(serde_json::Value::from),
+            Some(json!("a"))
+        );
     }
 
     #[test]

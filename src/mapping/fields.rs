@@ -1,6 +1,6 @@
 //! The field table (SPEC §4) as data: each Pinterest field and where it is read from, in order.
 
-use crate::event::Path;
+use crate::event::{Path, number_parents};
 use crate::normalize::HashedField;
 
 /// Every Pinterest field this destination fills.
@@ -216,11 +216,13 @@ impl Field {
 #[derive(Debug, Clone)]
 pub struct FieldSources {
     paths: Vec<Vec<Path>>,
+    /// How many distinct parent prefixes the paths have (numbered by [`number_parents`]).
+    parents: usize,
 }
 
 impl Default for FieldSources {
     fn default() -> Self {
-        let paths = FIELDS
+        let mut paths: Vec<Vec<Path>> = FIELDS
             .iter()
             .map(|row| {
                 row.sources
@@ -229,7 +231,8 @@ impl Default for FieldSources {
                     .collect()
             })
             .collect();
-        Self { paths }
+        let parents = number_parents(paths.iter_mut().flatten());
+        Self { paths, parents }
     }
 }
 
@@ -239,6 +242,12 @@ impl FieldSources {
         if let Some(slot) = self.paths.get_mut(field as usize) {
             *slot = vec![path];
         }
+        self.parents = number_parents(self.paths.iter_mut().flatten());
+    }
+
+    /// How many distinct parent prefixes the source paths have: the size of a [`crate::event::Lookup`]'s memory.
+    pub fn parents(&self) -> usize {
+        self.parents
     }
 
     /// The source paths of a field, in order.

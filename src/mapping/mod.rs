@@ -163,7 +163,7 @@ impl Mapper {
         let mut reader = Reader {
             mapper: self,
             event,
-            lookup: Lookup::new(event),
+            lookup: Lookup::new(event, self.sources.parents()),
             warnings: Vec::new(),
             errors: Vec::new(),
         };
