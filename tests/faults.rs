@@ -578,9 +578,12 @@ async fn secrets_manager_rows() {
         let logs = Capture::start();
         let fake = FakePinterest::start_local().await;
         let secret_id = format!("pinterest/row-{index}");
-        let client = match &secret {
-            Secret::Unreachable => unreachable_client(),
-            _ => moto.client(),
+        let (client, _reserved_port) = match &secret {
+            Secret::Unreachable => {
+                let (client, socket) = unreachable_client();
+                (client, Some(socket))
+            }
+            _ => (moto.client(), None),
         };
         match &secret {
             Secret::Rotated => {

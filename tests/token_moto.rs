@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use pinterest_destination::token::{SecretsManagerToken, TokenError, TokenProvider, TokenSource};
-use support::moto::Moto;
+use support::moto::{Moto, unreachable_client};
 
 const TTL: Duration = Duration::from_secs(300);
 
@@ -77,9 +77,7 @@ async fn json_without_access_token_is_an_error() {
 
 #[tokio::test]
 async fn unreachable_secrets_manager_is_an_error() {
-    let moto = Moto::start().await;
-    let client = moto.client();
-    drop(moto);
+    let (client, _reserved_port) = unreachable_client();
     let source = SecretsManagerToken::new(client, "pinterest/any".to_owned(), TTL);
     let error = source.token(false).await.unwrap_err();
     assert!(matches!(error, TokenError::Unavailable(_)), "{error:?}");

@@ -20,31 +20,38 @@ impl Moto {
     /// skipped) when moto is not installed.
     pub async fn start() -> Self {
         let binary = moto_binary();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free local port")
-            .port();
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
-        let mut moto = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        moto.wait_until_ready().await;
-        moto
+        // The port is free when chosen, but the moto of a test running beside this one may take it first: then
+        // this server exits at once, and another port is tried.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("a free local port")
+                .port();
+            let child = Command::new(&binary)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
+            let mut moto = Self {
+                child,
+                endpoint: format!("http://127.0.0.1:{port}"),
+            };
+            if moto.wait_until_ready().await {
+                return moto;
+            }
+        }
+        panic!("moto_server exited during start-up three times");
     }
 
-    async fn wait_until_ready(&mut self) {
+    /// True once the server answers; false when it exited first.
+    async fn wait_until_ready(&mut self) -> bool {
         let http = reqwest::Client::new();
         let started = Instant::now();
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("moto_server exited during start-up ({status})");
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
             }
             let probe = http
                 .get(format!("{}/moto-api/", self.endpoint))
@@ -52,7 +59,7 @@ impl Moto {
                 .send()
                 .await;
             if probe.is_ok_and(|response| response.status().is_success()) {
-                return;
+                return true;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(20),
@@ -112,13 +119,16 @@ pub fn client_for(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
-/// A Secrets Manager client whose endpoint refuses connections (a local port that was free a moment ago).
-pub fn unreachable_client() -> aws_sdk_secretsmanager::Client {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free local port")
-        .port();
-    client_for(&format!("http://127.0.0.1:{port}"))
+/// A Secrets Manager client whose endpoint refuses connections: a local port that the returned socket holds,
+/// bound but not listening. Keep the socket while the client is used: a port merely free a moment ago can be
+/// taken by the moto server of a test running beside this one.
+pub fn unreachable_client() -> (aws_sdk_secretsmanager::Client, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+    socket
+        .bind(([127, 0, 0, 1], 0).into())
+        .expect("a free local port");
+    let port = socket.local_addr().expect("the socket's address").port();
+    (client_for(&format!("http://127.0.0.1:{port}")), socket)
 }
 
 /// `$CARGO_MANIFEST_DIR/.venv/bin/moto_server`, else `moto_server` on `PATH`.
