@@ -114,7 +114,9 @@ impl<'a> Lookup<'a> {
         }
     }
 
-    /// The value at `path`; `null` counts as absent.
+    /// The value at `path`; `null` counts as absent. `path` must be unnumbered or numbered in the same set as
+    /// the lookup's size came from (the mapper's field sources): a number from another set would reuse the
+    /// memory of a different parent.
     pub fn get(&mut self, path: &'a Path) -> Option<&'a Value<'a>> {
         let (last, prefix) = path.segments.split_last()?;
         let root = self.root;
