@@ -69,29 +69,20 @@ pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result
 /// SHA-256 (for every field) and is never hashed twice.
 pub fn hash(field: HashedField, raw: &str, country: Option<&str>) -> Result<Hashed, Omitted> {
     let trimmed = raw.trim();
-    let mut hex = [0u8; 64];
     if is_sha256_hex(trimmed) {
+        let mut hex = [0u8; 64];
         hex.copy_from_slice(trimmed.as_bytes());
         hex.make_ascii_lowercase();
-    } else {
-        hex = sha256_hex_bytes(&normalize(field, raw, country)?);
+        return Hashed::from_hex(hex).ok_or(Omitted::Invalid("not a SHA-256 digest"));
     }
-    Hashed::from_hex(hex).ok_or(Omitted::Invalid("not a SHA-256 digest"))
+    Ok(sha256(&normalize(field, raw, country)?))
 }
 
-/// SHA-256 of the UTF-8 bytes of `s`, in lower-case hex (64 characters).
+/// SHA-256 of the UTF-8 bytes of `s`.
 ///
 /// `sha2` uses the CPU's SHA instructions when it has them (x86 SHA-NI, ARMv8 SHA2), detected at run time.
-/// The hex is written into a 64-byte buffer that [`Hashed`] keeps: `hex::encode` goes through a `char` iterator
-/// and cost as much as the hash itself, and a `String` per field is an allocation.
-fn sha256_hex_bytes(s: &str) -> [u8; 64] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = [0u8; 64];
-    for (pair, byte) in hex.chunks_exact_mut(2).zip(Sha256::digest(s.as_bytes())) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
-    }
-    hex
+fn sha256(s: &str) -> Hashed {
+    Hashed::from_digest(Sha256::digest(s.as_bytes()).into())
 }
 
 /// True when `s` is exactly 64 hex digits (either case), i.e. looks like a SHA-256 digest.
@@ -1084,7 +1075,7 @@ mod tests {
 
     #[test]
     fn sha256_hex_matches_known_vectors() {
-        let hex = |s: &str| String::from_utf8(sha256_hex_bytes(s).to_vec()).unwrap();
+        let hex = |s: &str| sha256(s).as_str().to_owned();
         assert_eq!(
             hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

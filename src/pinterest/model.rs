@@ -41,6 +41,18 @@ impl ActionSource {
 pub struct Hashed([u8; 64]);
 
 impl Hashed {
+    /// The lower-case hex of a SHA-256 digest. Written into the 64 bytes kept inline: `hex::encode` goes through
+    /// a `char` iterator and cost as much as the hash itself.
+    pub fn from_digest(digest: [u8; 32]) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 64];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(digest) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        Self(hex)
+    }
+
     /// `hex` must be 64 lower-case hex digits; anything else is `None`.
     pub fn from_hex(hex: [u8; 64]) -> Option<Self> {
         hex.iter()
