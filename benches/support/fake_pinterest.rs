@@ -99,10 +99,10 @@ impl FakePinterest {
 }
 
 /// Events in a `{"data":[...]}` body: each event has exactly one `"event_name":` key (inside a JSON string the
-/// quotes would be escaped, so it cannot match there).
+/// quotes would be escaped, so it cannot match there). Searched with memchr's SIMD substring search: comparing
+/// every 13-byte window took the fake milliseconds per 2 MB body, on the cores the function is measured on.
 pub fn count_events(body: &[u8]) -> usize {
-    const KEY: &[u8] = b"\"event_name\":";
-    body.windows(KEY.len()).filter(|w| *w == KEY).count()
+    memchr::memmem::find_iter(body, b"\"event_name\":").count()
 }
 
 /// A `ConversionApiResponse` with every event processed.
