@@ -13,6 +13,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test SAM_CLI_TELEMETRY=0
 export CARGO_TERM_COLOR=never
+# One clean build: incremental state would add ~1.2 GB to target/ for no gain on a fresh clone.
+export CARGO_INCREMENTAL=0
 
 echo "[test] template lint"
 scripts/lint-template.sh
