@@ -3,20 +3,18 @@
 //! and the HTTP API (v2): the good records are delivered, the bad one fails alone, with an error that names what
 //! is wrong, and nothing panics. `lambda/*.json` are whole Lambda events of unknown or malformed shapes.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pinterest_destination::mapping::fields::FIELDS;
-use serde_json::Value;
-use support::fake_pinterest::FakePinterest;
-use support::invoke::{
+use crate::support::fake_pinterest::FakePinterest;
+use crate::support::invoke::{
     Record, SqsAnswer, api_answer, good_event, http_api_event, invoke, rest_api_event, sqs_answer,
     sqs_event, state_with,
 };
-use support::logs::Capture;
+use crate::support::logs::Capture;
+use pinterest_destination::mapping::fields::FIELDS;
+use serde_json::Value;
 use tokio::time::Instant;
 
 /// `PINTEREST_MAX_BODY_BYTES` for these tests: the huge files are over it (it limits API Gateway bodies only).
@@ -267,7 +265,10 @@ async fn run_file(expect: &Expect, show: bool) -> Vec<String> {
     let limit = BODY_LIMIT.to_string();
     let state = state_with(&[
         ("PINTEREST_API_BASE_URL", &fake.base_url()),
-        ("PINTEREST_ACCESS_TOKEN", support::fake_pinterest::TOKEN),
+        (
+            "PINTEREST_ACCESS_TOKEN",
+            crate::support::fake_pinterest::TOKEN,
+        ),
         ("PINTEREST_MAX_BODY_BYTES", &limit),
     ])
     .await;
@@ -518,7 +519,7 @@ async fn unknown_lambda_event_shapes_are_errors_that_say_why() {
     );
 
     let fake = FakePinterest::start_local().await;
-    let state = support::invoke::state(&fake.base_url()).await;
+    let state = crate::support::invoke::state(&fake.base_url()).await;
     for (file, texts) in LAMBDA_EVENTS {
         let event: Value =
             serde_json::from_slice(&std::fs::read(dir.join(file)).expect("file")).expect("JSON");
@@ -562,7 +563,7 @@ fn serde_jsons_recursion_limit_protects_deep_nesting() {
 #[tokio::test]
 async fn methods_other_than_post_get_405() {
     let fake = FakePinterest::start_local().await;
-    let state = support::invoke::state(&fake.base_url()).await;
+    let state = crate::support::invoke::state(&fake.base_url()).await;
     for method in ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"] {
         for event in [
             rest_api_event(method, Some(b"{}"), false),

@@ -1,7 +1,5 @@
 //! Runs the built `pinterest-cli`: `map` on a single event, an array, JSON lines and broken input; `replay` dry and sent.
 
-mod support;
-
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -219,7 +217,7 @@ fn replay_dry_run_prints_the_requests_with_the_token_redacted_and_the_response()
         "https://api.pinterest.com/v5/ad_accounts/000000000000/events"
     );
     assert_eq!(request["body"]["data"].as_array().unwrap().len(), 3);
-    assert!(support::schema::request_errors(&request["body"]).is_empty());
+    assert!(crate::support::schema::request_errors(&request["body"]).is_empty());
     assert_eq!(
         lines[1]["response"]["batchItemFailures"],
         json!(expected_sqs_failures())
@@ -228,16 +226,19 @@ fn replay_dry_run_prints_the_requests_with_the_token_redacted_and_the_response()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_send_delivers_to_pinterest_in_test_mode() {
-    let fake = support::fake_pinterest::FakePinterest::start().await;
+    let fake = crate::support::fake_pinterest::FakePinterest::start().await;
     let base_url = fake.base_url();
     let out = run(
         &["replay", &sqs_fixture(), "--send"],
         b"",
         &[
-            ("PINTEREST_ACCESS_TOKEN", support::fake_pinterest::TOKEN),
+            (
+                "PINTEREST_ACCESS_TOKEN",
+                crate::support::fake_pinterest::TOKEN,
+            ),
             (
                 "PINTEREST_AD_ACCOUNT_ID",
-                support::fake_pinterest::AD_ACCOUNT_ID,
+                crate::support::fake_pinterest::AD_ACCOUNT_ID,
             ),
             ("PINTEREST_API_BASE_URL", &base_url),
             ("PINTEREST_TEST_MODE", "true"),

@@ -1,19 +1,17 @@
 //! Delivery against a fake Pinterest: batching, concurrency, per-event verdicts, splitting, token refresh,
 //! retries and the deadline. Every request body is checked against Pinterest's request schema.
 
-mod support;
-
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::support::fake_pinterest::{
+    AD_ACCOUNT_ID, FakePinterest, Reply, ResetServer, TOKEN, event, event_of_size,
+};
 use pinterest_destination::delivery::{
     DeliveryConfig, DeliveryReport, EventOutcome, deliver, http_client,
 };
 use pinterest_destination::token::{
     AccessToken, StaticToken, TokenError, TokenProvider, TokenSource,
-};
-use support::fake_pinterest::{
-    AD_ACCOUNT_ID, FakePinterest, Reply, ResetServer, TOKEN, event, event_of_size,
 };
 use tokio::time::Instant;
 

@@ -11,15 +11,13 @@
 //! not skipped. `PINTEREST_E2E_LAUNCH=watch` runs the same tests with cargo-lambda building and starting the
 //! function itself (see `tests/support/emulator.rs`).
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::emulator::{Emulator, Invoked};
+use crate::support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded};
+use crate::support::leaks::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
+use crate::support::moto::Moto;
 use serde_json::{Value, json};
-use support::emulator::{Emulator, Invoked};
-use support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded};
-use support::leaks::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
-use support::moto::Moto;
 
 const SECRET_ID: &str = "pinterest/e2e-access-token";
 const TOKEN_A: &str = "pina_e2e_token_A_7f3c1d";

@@ -7,18 +7,16 @@
 //! 5 s cap, 10 s request time-out, 1.5 s deadline margin): a 10 s stall or a `Retry-After: 3` costs no real
 //! time. Rows that talk to moto (a separate process) run in real time.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use support::fake_pinterest::{FakePinterest, Recorded, Reply, ResetServer, TOKEN, tick};
-use support::invoke::{
+use crate::support::fake_pinterest::{FakePinterest, Recorded, Reply, ResetServer, TOKEN, tick};
+use crate::support::invoke::{
     Record, SqsAnswer, good_event, invoke, person, sqs_answer, sqs_event, state, state_with_secret,
     unmapped_event,
 };
-use support::logs::{Capture, leaks};
-use support::moto::{Moto, unreachable_client};
+use crate::support::logs::{Capture, leaks};
+use crate::support::moto::{Moto, unreachable_client};
 use tokio::time::Instant;
 
 /// Production back-off: retry `n` waits at most `min(5 s, 200 ms * 2^n)`.

@@ -1,7 +1,5 @@
 //! Golden tests: every example event of Commanders Act's documentation, mapped and checked field by field.
 
-mod support;
-
 use pinterest_destination::mapping::{Mapper, Outcome};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -48,7 +46,7 @@ fn map(event: &Value, now: i64) -> Value {
         panic!("expected a mapped event, got {:?}", mapping.outcome)
     };
     let out = serde_json::to_value(&*mapped).unwrap();
-    let errors = support::schema::request_errors(&json!({"data": [out]}));
+    let errors = crate::support::schema::request_errors(&json!({"data": [out]}));
     assert!(errors.is_empty(), "schema errors: {errors:?}");
     out
 }

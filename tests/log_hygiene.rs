@@ -3,17 +3,15 @@
 //! they are logged. Every row of `tests/faults.rs` runs the same check over its own lines; this file adds the
 //! checks that need their own inputs.
 
-mod support;
-
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use support::fake_pinterest::{FakePinterest, Reply, TOKEN, tick};
-use support::invoke::{
+use crate::support::fake_pinterest::{FakePinterest, Reply, TOKEN, tick};
+use crate::support::invoke::{
     Record, SqsAnswer, api_answer, good_event, http_api_event, invoke, person, rest_api_event,
     sqs_answer, sqs_event, state,
 };
-use support::logs::{Capture, leaks, overflow};
+use crate::support::logs::{Capture, leaks, overflow};
+use serde_json::{Value, json};
 
 fn secrets() -> Vec<&'static str> {
     let mut all = person::IN_CLEAR.to_vec();

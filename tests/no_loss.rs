@@ -9,21 +9,19 @@
 //! The run covers at least `NO_LOSS_EVENTS` events (default 10 000) and prints what it checked. Set
 //! `NO_LOSS_SEED` to replay a run (the seed is printed).
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::support::fake_pinterest::{FakePinterest, Recorded, Reply, tick};
+use crate::support::invoke::{
+    Record, SqsAnswer, good_event, invoke, now_ms, sqs_answer, sqs_event, state, state_like,
+    unmapped_event,
+};
 use pinterest_destination::trigger::State;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Value, json};
-use support::fake_pinterest::{FakePinterest, Recorded, Reply, tick};
-use support::invoke::{
-    Record, SqsAnswer, good_event, invoke, now_ms, sqs_answer, sqs_event, state, state_like,
-    unmapped_event,
-};
 use tokio::time::Instant;
 
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);

@@ -1,7 +1,5 @@
 //! Property tests: mapping never panics, hashes are well-formed, and nothing outside Pinterest's schema is sent.
 
-mod support;
-
 use pinterest_destination::mapping::fields::FIELDS;
 use pinterest_destination::mapping::{Mapper, Outcome};
 use pinterest_destination::normalize::{HashedField, hash};
@@ -113,10 +111,10 @@ fn check(event: &Value) -> Result<(), TestCaseError> {
     if let Outcome::Mapped(mapped) = &mapping.outcome {
         let out =
             serde_json::to_value(&**mapped).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let errors = support::schema::request_errors(&json!({"data": [out]}));
+        let errors = crate::support::schema::request_errors(&json!({"data": [out]}));
         prop_assert!(errors.is_empty(), "schema errors {:?} for {}", errors, out);
         let user = &out["user_data"];
-        for field in support::leaks::HASHED_FIELDS {
+        for field in crate::support::leaks::HASHED_FIELDS {
             if let Some(v) = user.get(field) {
                 prop_assert!(is_hash(v), "user_data.{} = {}", field, v);
             }

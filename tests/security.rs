@@ -4,19 +4,17 @@
 //! followed, so the token goes nowhere else. (The template's API key and the IAM scoping of the secret are
 //! checked by `tests/template.rs`; the logs by `tests/log_hygiene.rs` and every row of `tests/faults.rs`.)
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::fake_pinterest::{FakePinterest, Reply, TOKEN, tick};
+use crate::support::invoke::{
+    Record, SqsAnswer, api_answer, good_event, http_api_event, invoke, person, rest_api_event,
+    sqs_answer, sqs_event, state, state_with,
+};
 use base64::Engine as _;
 use pinterest_destination::config::{DEFAULT_API_BASE_URL, Settings};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::fake_pinterest::{FakePinterest, Reply, TOKEN, tick};
-use support::invoke::{
-    Record, SqsAnswer, api_answer, good_event, http_api_event, invoke, person, rest_api_event,
-    sqs_answer, sqs_event, state, state_with,
-};
 
 fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))

@@ -1,11 +1,9 @@
 //! The Secrets Manager token source against a real local Secrets Manager (moto), through the real SDK.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::moto::{Moto, unreachable_client};
 use pinterest_destination::token::{SecretsManagerToken, TokenError, TokenProvider, TokenSource};
-use support::moto::{Moto, unreachable_client};
 
 const TTL: Duration = Duration::from_secs(300);
 

@@ -2,18 +2,16 @@
 //! the fake Pinterest. SQS partial batch responses (SPEC §7, the FIFO rule, whole-batch errors), API Gateway
 //! answers (REST v1 and HTTP API v2), and unknown event shapes.
 
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded, Reply, TOKEN};
+use crate::support::leaks::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
 use pinterest_destination::config::Settings;
 use pinterest_destination::handler::{self, HandlerError, Invocation};
 use pinterest_destination::summary::Counters;
 use pinterest_destination::trigger::State;
 use serde_json::{Value, json};
-use support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded, Reply, TOKEN};
-use support::leaks::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
 use tokio::time::Instant;
 
 /// A state whose token is the fake's and whose API is the fake, plus `extra` settings.

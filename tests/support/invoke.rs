@@ -164,14 +164,6 @@ pub fn state_like(template: &State, base_url: &str) -> State {
     }
 }
 
-/// Short back-offs, for tests that run in real time.
-pub fn fast(state: &mut State) {
-    state.delivery.base_backoff = Duration::from_millis(5);
-    state.delivery.max_backoff = Duration::from_millis(40);
-    state.delivery.request_timeout = Duration::from_millis(500);
-    state.delivery.deadline_margin = Duration::from_millis(200);
-}
-
 /// One SQS record.
 #[derive(Debug, Clone)]
 pub struct Record {

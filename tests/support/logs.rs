@@ -91,14 +91,6 @@ impl Capture {
         self.text().lines().map(str::to_owned).collect()
     }
 
-    /// Every line, parsed.
-    pub fn records(&self) -> Vec<serde_json::Value> {
-        self.lines()
-            .iter()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    }
-
     /// Lines whose text contains `needle`.
     pub fn containing(&self, needle: &str) -> Vec<String> {
         self.lines()

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: Pinterest's schema, a fake Pinterest API, a local Secrets Manager
 //! (moto), the Lambda runtime emulator, in-process invocations, log capture and leak checks.
-#![allow(dead_code)] // each test binary uses only some of the helpers
 
 pub mod emulator;
 pub mod fake_pinterest;

@@ -1,0 +1,19 @@
+//! The integration tests, one module per concern, linked into one test binary (`cargo test --test integration`;
+//! a module's tests alone: `cargo test --test integration golden::`). One binary instead of thirteen saves
+//! ~500 MB of disk and twelve links; the README's test table says what each module proves.
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod delivery;
+mod e2e;
+mod faults;
+mod golden;
+mod log_hygiene;
+mod no_loss;
+mod properties;
+mod security;
+mod template;
+mod token_moto;
+mod triggers;
