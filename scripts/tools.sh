@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the project's pinned build/lint/test tools into the git-ignored .venv/
 # (cargo-lambda, moto, cfn-lint, aws-sam-cli) and the arm64 Rust target for `sam build`.
+# Nothing is cached outside the repo (pip runs with --no-cache-dir).
 # Idempotent: a stamp file in .venv/ records the installed set, so a rerun with the same
 # pins skips pip entirely. Needs only python3 (>= 3.11, with venv/pip) and PyPI.
 set -euo pipefail
@@ -35,8 +36,8 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   step "pinned tools already installed (stamp matches), skipping pip"
 else
   step "installing ${PINS[*]}"
-  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "${PINS[@]}"
+  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --no-cache-dir --upgrade pip
+  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --no-cache-dir "${PINS[@]}"
   step "checking dependency consistency (pip check)"
   "$VENV/bin/python3" -m pip check
   printf '%s' "$want" >"$STAMP"
