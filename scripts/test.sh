@@ -15,6 +15,8 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test SAM_CLI_TELEMETRY=0
 export CARGO_TERM_COLOR=never
 # One clean build: incremental state would add ~1.2 GB to target/ for no gain on a fresh clone.
 export CARGO_INCREMENTAL=0
+# Nothing cached outside the repo: zig and cargo-zigbuild (under `sam build`) use the XDG cache.
+export XDG_CACHE_HOME="$PWD/target/cache"
 
 echo "[test] template lint"
 scripts/lint-template.sh
