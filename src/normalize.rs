@@ -68,12 +68,11 @@ pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result
 /// A value that, trimmed, is exactly 64 hex characters is taken as an already computed
 /// SHA-256 (for every field) and is never hashed twice.
 pub fn hash(field: HashedField, raw: &str, country: Option<&str>) -> Result<Hashed, Omitted> {
-    let trimmed = raw.trim();
-    if is_sha256_hex(trimmed) {
-        let mut hex = [0u8; 64];
-        hex.copy_from_slice(trimmed.as_bytes());
+    if let Ok(mut hex) = <[u8; 64]>::try_from(raw.trim().as_bytes()) {
         hex.make_ascii_lowercase();
-        return Hashed::from_hex(hex).ok_or(Omitted::Invalid("not a SHA-256 digest"));
+        if let Some(hashed) = Hashed::from_hex(hex) {
+            return Ok(hashed);
+        }
     }
     Ok(sha256(&normalize(field, raw, country)?))
 }
