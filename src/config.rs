@@ -87,7 +87,21 @@ fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
 }
 
 impl Settings {
-    /// All settings; the advertiser id is required, the token source is optional (dry run).
+    /// In Lambda a token source is required: without one (the CLI's dry run) events would be mapped and
+    /// counted as delivered without being sent, and SQS would delete them.
+    pub fn require_token(self) -> Result<Self, ConfigError> {
+        if self.token == TokenSetting::None {
+            return Err(invalid(
+                "PINTEREST_TOKEN_SECRET_ID",
+                "required in Lambda (name or ARN of the Secrets Manager secret holding the access token); \
+                 without it no event could be sent",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// All settings; the advertiser id is required, the token source is optional here (the CLI's dry run) and
+    /// required in Lambda ([`Settings::require_token`]).
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let ad_account_id = var(&env, "PINTEREST_AD_ACCOUNT_ID").ok_or_else(|| {
             invalid(
@@ -317,6 +331,27 @@ mod tests {
         assert_eq!(s.max_body_bytes, 1_048_576);
         assert_eq!(s.mapper.click_id_cookie, "_epik");
         assert_eq!(s.mapper.max_event_age_secs, 604_800);
+    }
+
+    #[test]
+    fn lambda_needs_a_token_source() {
+        let id = ("PINTEREST_AD_ACCOUNT_ID", "1");
+        let err = Settings::from_env(env(&[id]))
+            .and_then(Settings::require_token)
+            .unwrap_err();
+        assert_eq!(err.name, "PINTEREST_TOKEN_SECRET_ID");
+        assert!(err.reason.contains("no event could be sent"), "{err}");
+        for token in [
+            ("PINTEREST_TOKEN_SECRET_ID", "pinterest/token"),
+            ("PINTEREST_ACCESS_TOKEN", "pina_x"),
+        ] {
+            assert!(
+                Settings::from_env(env(&[id, token]))
+                    .and_then(Settings::require_token)
+                    .is_ok(),
+                "{token:?}"
+            );
+        }
     }
 
     #[test]

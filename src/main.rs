@@ -13,7 +13,9 @@ static COLD: AtomicBool = AtomicBool::new(true);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let settings = match Settings::from_env(|name| std::env::var(name).ok()) {
+    let settings = match Settings::from_env(|name| std::env::var(name).ok())
+        .and_then(Settings::require_token)
+    {
         Ok(settings) => settings,
         Err(e) => {
             tracing::error!("invalid setting: {e}");

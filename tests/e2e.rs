@@ -481,3 +481,38 @@ async fn persisting_401_fails_the_records_after_one_refresh() {
 
     stack.check_logs().await;
 }
+
+/// Without a token setting the function would map events and count them delivered without sending them (the
+/// CLI's dry run), and SQS would delete them: the Lambda binary refuses to start, naming the variable.
+#[test]
+fn function_without_a_token_setting_refuses_to_start() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pinterest-destination"))
+        .env_clear()
+        .env("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)
+        // Where the runtime would poll: nothing listens there, the function must stop before.
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the function binary starts");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait for the function").is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the function kept running without a token setting");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("the function's output");
+    assert!(!out.status.success(), "{:?}", out.status);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("PINTEREST_TOKEN_SECRET_ID: required in Lambda"),
+        "{text}"
+    );
+}
