@@ -273,12 +273,14 @@ impl Mapper {
         }
     }
 
-    /// `event_time` in seconds; absent → `now`; too far in the future or too old → an error.
+    /// `event_time` in seconds; absent or blank → `now`; too far in the future or too old → an error.
     fn event_time(&self, r: &mut Reader<'_>, now: i64) -> Option<i64> {
         let mut unreadable = None;
         let mapper = r.mapper;
         for path in mapper.sources.of(Field::EventTime) {
-            if let Some(value) = r.lookup.get(path) {
+            // A blank string counts as absent, as for every other field.
+            let blank = |value: &Value<'_>| matches!(value, Value::Str(s) if s.trim().is_empty());
+            if let Some(value) = r.lookup.get(path).filter(|value| !blank(value)) {
                 match event::timestamp(value) {
                     Ok(t) => return self.check_time(r, path, t, now),
                     Err(why) => unreadable = Some(format!("event_time ({path}): {why}")),
@@ -312,14 +314,22 @@ impl Mapper {
         }
     }
 
-    /// Explicit `action_source` (an invalid one rejects the event), else derived.
+    /// Explicit `action_source` (an invalid one, of any JSON type, rejects the event; a blank one counts as
+    /// absent), else derived.
     fn action_source(&self, r: &mut Reader<'_>) -> Option<ActionSource> {
-        if let Some(raw) = r.text(Field::ActionSource) {
-            let parsed = ActionSource::parse(&raw);
+        let mapper = r.mapper;
+        for path in mapper.sources.of(Field::ActionSource) {
+            let Some(value) = r.lookup.get(path) else {
+                continue;
+            };
+            let parsed = match event::text_ref(value) {
+                Ok(None) => continue,
+                Ok(Some(raw)) => ActionSource::parse(&raw),
+                Err(_) => None,
+            };
             if parsed.is_none() {
                 r.errors.push(format!(
-                    "action_source ({}): not one of app_android, app_ios, web, offline",
-                    list(self.sources.of(Field::ActionSource))
+                    "action_source ({path}): not one of app_android, app_ios, web, offline"
                 ));
             }
             return parsed;

@@ -154,6 +154,25 @@ fn action_source_explicit_derived_and_invalid() {
         ))
         .contains("action_source")
     );
+    // An explicit value of another JSON type is as invalid as an unknown word; a blank one is absent.
+    for wrong in [json!(true), json!({}), json!(["web"]), json!(3)] {
+        let why = rejected(&with(
+            base(),
+            "partners.pinterest.action_source",
+            wrong.clone(),
+        ));
+        assert_eq!(
+            why,
+            "action_source (partners.pinterest.action_source): not one of app_android, app_ios, web, offline",
+            "{wrong}"
+        );
+    }
+    let out = mapped(&with(
+        base(),
+        "partners.pinterest.action_source",
+        json!("  "),
+    ));
+    assert_eq!(out["action_source"], "web");
     let out = mapped(&with(base(), "type", json!("offline")));
     assert_eq!(out["action_source"], "offline");
     let app = with(
@@ -174,6 +193,9 @@ fn event_time_forms_and_limits() {
     assert_eq!(t(json!(NOW - 60)), json!(NOW - 60));
     assert_eq!(t(json!("2025-11-24T15:00:00+01:00")), json!(1_763_992_800));
     assert_eq!(t(json!(NOW + 300)), json!(NOW + 300));
+    // Blank is absent: the time of processing.
+    assert_eq!(t(json!("")), json!(NOW));
+    assert_eq!(t(json!("  ")), json!(NOW));
     let future = rejected(&with(base(), "context.event_timestamp", json!(NOW + 301)));
     assert!(
         future.contains("event_time (context.event_timestamp): 301s in the future"),
