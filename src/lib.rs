@@ -4,6 +4,7 @@ pub mod config;
 pub mod delivery;
 pub mod event;
 pub mod handler;
+pub mod logging;
 pub mod mapping;
 pub mod normalize;
 pub mod pinterest;

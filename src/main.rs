@@ -12,7 +12,7 @@ static COLD: AtomicBool = AtomicBool::new(true);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    pinterest_destination::logging::init(std::io::stdout);
     let settings = match Settings::from_env(|name| std::env::var(name).ok())
         .and_then(Settings::require_token)
     {

@@ -253,7 +253,15 @@ fn api_body(invoked: &Invoked) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_standard_queue_in_test_mode() {
-    let mut stack = Stack::start(TOKEN_A, &[("PINTEREST_TEST_MODE", "true")]).await;
+    // At Lambda's most verbose log level, where the runtime library would print each raw event.
+    let mut stack = Stack::start(
+        TOKEN_A,
+        &[
+            ("PINTEREST_TEST_MODE", "true"),
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+        ],
+    )
+    .await;
 
     let invoked = stack
         .invoke(

@@ -114,7 +114,7 @@ const DRY_RUN_AD_ACCOUNT: &str = "000000000000";
 const REPLAY_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn replay(event: Value, send: bool) -> Result<(), Fatal> {
-    lambda_runtime::tracing::init_default_subscriber_with_writer(io::stderr);
+    pinterest_destination::logging::init(io::stderr);
     let mut settings = Settings::from_env(|name| {
         match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
             None if name == "PINTEREST_AD_ACCOUNT_ID" && !send => {
