@@ -10,6 +10,7 @@ use crate::support::fake_pinterest::{
 use pinterest_destination::delivery::{
     DeliveryConfig, DeliveryReport, EventOutcome, deliver, http_client,
 };
+use pinterest_destination::pinterest::client::MAX_ANSWER_BYTES;
 use pinterest_destination::token::{
     AccessToken, StaticToken, TokenError, TokenProvider, TokenSource,
 };
@@ -543,6 +544,29 @@ async fn unreadable_200s_are_retried() {
     assert!(all_delivered(&report, 3));
     assert_eq!((report.requests, report.retries), (3, 2));
     assert_schema_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_cap_is_cut_unread_and_retried() {
+    let fake = FakePinterest::start().await;
+    // A well-formed answer for the one event, padded past the cap: read whole, it would count as delivered.
+    let padded = serde_json::json!({
+        "num_events_received": 1,
+        "num_events_processed": 1,
+        "events": [{"status": "processed", "error_message": "", "warning_message": ""}],
+        "padding": "x".repeat(MAX_ANSWER_BYTES),
+    });
+    fake.script([Reply::Raw(200, padded.to_string()), Reply::Ok]);
+    let report = send(
+        &config(fake.base_url()),
+        &token(),
+        &events(1),
+        in_seconds(30),
+    )
+    .await;
+
+    assert!(all_delivered(&report, 1));
+    assert_eq!((report.requests, report.retries), (2, 1));
 }
 
 #[tokio::test]

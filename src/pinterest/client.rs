@@ -30,6 +30,10 @@ pub fn http_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client
         .build()
 }
 
+/// Most bytes of an answer that are read. A full answer to 1000 events is about 100 KB; past this an answer is
+/// cut (a 2xx is then unreadable and retried), so a runaway server can't take the function's memory.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
 /// The events endpoint of one ad account.
 #[derive(Debug, Clone)]
 pub struct EventsEndpoint {
@@ -70,7 +74,7 @@ impl EventsEndpoint {
                 .get(RETRY_AFTER)
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| parse_retry_after(value, SystemTime::now()));
-            let body = response.bytes().await?;
+            let body = read_at_most(response, MAX_ANSWER_BYTES).await?;
             Ok::<_, reqwest::Error>(classify(status, &body, retry_after, events))
         };
         match tokio::time::timeout(timeout, exchange).await {
@@ -85,6 +89,19 @@ impl EventsEndpoint {
             },
         }
     }
+}
+
+/// The answer's body, cut after `limit` bytes.
+async fn read_at_most(mut response: reqwest::Response, limit: usize) -> reqwest::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    Ok(body)
 }
 
 /// A network error with its causes (`connection failed: ... : Connection refused`), without the URL.
