@@ -120,7 +120,15 @@ impl Settings {
             var(&env, "PINTEREST_ACCESS_TOKEN"),
         ) {
             (Some(id), _) => TokenSetting::SecretId(id),
-            (None, Some(token)) => TokenSetting::Static(token),
+            (None, Some(token)) if crate::token::is_bearer_token(&token) => {
+                TokenSetting::Static(token)
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "PINTEREST_ACCESS_TOKEN",
+                    "not a bearer token (only visible ASCII characters, no spaces)",
+                ));
+            }
             (None, None) => TokenSetting::None,
         };
         let test_mode = match var(&env, "PINTEREST_TEST_MODE") {
@@ -331,6 +339,17 @@ mod tests {
         assert_eq!(s.max_body_bytes, 1_048_576);
         assert_eq!(s.mapper.click_id_cookie, "_epik");
         assert_eq!(s.mapper.max_event_age_secs, 604_800);
+    }
+
+    #[test]
+    fn a_static_token_must_be_a_bearer_token() {
+        let err = Settings::from_env(env(&[
+            ("PINTEREST_AD_ACCOUNT_ID", "1"),
+            ("PINTEREST_ACCESS_TOKEN", "pina a\tb"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.name, "PINTEREST_ACCESS_TOKEN");
+        assert!(!err.reason.contains("pina"), "{err}");
     }
 
     #[test]

@@ -48,6 +48,17 @@ pub enum TokenError {
     Empty,
     #[error("the token secret is a JSON object without a non-empty \"access_token\" string")]
     NoAccessToken,
+    #[error(
+        "the token secret's token is not a bearer token (only visible ASCII characters, no spaces)"
+    )]
+    NotBearer,
+}
+
+/// True when `token` can be sent as `Authorization: Bearer <token>`: visible ASCII only (RFC 6750's characters
+/// and more), so no space, control character or non-ASCII letter, which an HTTP header can't carry or which
+/// would make it another header.
+pub fn is_bearer_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Something that hands out the access token. `force_refresh` bypasses any cache (used after a 401).
@@ -163,23 +174,29 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// Reads a secret string: a JSON object must hold a non-empty `access_token` string; anything else is the raw
-/// token. Both are trimmed. A text that starts with `{` but is not valid JSON is refused rather than sent as a token.
+/// token. Both are trimmed. A text that starts with `{` but is not valid JSON is refused rather than sent as a token,
+/// and so is a token with characters a bearer token can't have ([`is_bearer_token`]).
 fn parse_secret(secret: &str) -> Result<AccessToken, TokenError> {
     let secret = secret.trim();
     if secret.is_empty() {
         return Err(TokenError::Empty);
     }
-    if !secret.starts_with('{') {
-        return Ok(AccessToken::new(secret.to_owned()));
+    let token = if secret.starts_with('{') {
+        let json: serde_json::Value =
+            serde_json::from_str(secret).map_err(|_| TokenError::NoAccessToken)?;
+        json.get("access_token")
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(TokenError::NoAccessToken)?
+            .to_owned()
+    } else {
+        secret.to_owned()
+    };
+    if !is_bearer_token(&token) {
+        return Err(TokenError::NotBearer);
     }
-    let json: serde_json::Value =
-        serde_json::from_str(secret).map_err(|_| TokenError::NoAccessToken)?;
-    json.get("access_token")
-        .and_then(serde_json::Value::as_str)
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .map(|token| AccessToken::new(token.to_owned()))
-        .ok_or(TokenError::NoAccessToken)
+    Ok(AccessToken::new(token))
 }
 
 #[cfg(test)]
@@ -227,5 +244,17 @@ mod tests {
             parse_secret(r#"{"access_token": "x""#),
             Err(TokenError::NoAccessToken)
         );
+        for not_bearer in [
+            "pina_a\nb",
+            "pina a",
+            "pina_é",
+            r#"{"access_token": "a\u0000b"}"#,
+        ] {
+            assert_eq!(
+                parse_secret(not_bearer),
+                Err(TokenError::NotBearer),
+                "{not_bearer:?}"
+            );
+        }
     }
 }
