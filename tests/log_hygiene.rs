@@ -213,3 +213,30 @@ async fn mapping_warnings_and_rejections_name_fields_not_values() {
     assert!(capture.containing("user_data: no identity").len() >= 2);
     assert_clean(&capture, &[]);
 }
+
+/// One event with many unreadable items logs ten warnings and a count, not a line per item, and is still sent.
+#[tokio::test]
+async fn warnings_of_one_event_are_capped() {
+    let capture = Capture::start();
+    let fake = FakePinterest::start_local().await;
+    let state = state(&fake.base_url()).await;
+    let mut flood = good_event("w-flood", "u-flood");
+    flood["items"] = json!(vec![json!({"id": "SKU-1", "price": "19,90"}); 500]);
+    let records = [Record::json("m-flood", &flood)];
+    let invocation = invoke(&state, sqs_event(&records, false), Duration::from_secs(30)).await;
+    assert_eq!(sqs_answer(&invocation), SqsAnswer::Partial(Vec::new()));
+    assert_eq!(fake.requests().len(), 1);
+    let warnings = capture.containing("w-flood");
+    let per_item = warnings
+        .iter()
+        .filter(|line| line.contains("item price"))
+        .count();
+    assert_eq!(per_item, 10, "{warnings:#?}");
+    assert_eq!(
+        capture
+            .containing("490 more warnings of this event not logged")
+            .len(),
+        1,
+        "{warnings:#?}"
+    );
+}

@@ -132,6 +132,10 @@ pub async fn process(
     batch.deliver(state, deadline, counters).await
 }
 
+/// Most warning lines logged for one event: an event with thousands of unreadable items would otherwise write
+/// thousands of lines, and CloudWatch bills every one.
+const MAX_WARNINGS_LOGGED: usize = 10;
+
 /// Events mapped so far and waiting for delivery: one result per event, in input order, and the serialised
 /// events to send with the index of their result. Mapping event by event lets a trigger drop each decoded
 /// event as soon as it is mapped, so a batch never holds all its decoded events at once.
@@ -148,8 +152,16 @@ impl Batch {
         let index = self.results.len();
         let mapping = state.settings.mapper.map(event, now);
         let id = mapping.event_id.as_deref().unwrap_or("-");
-        for warning in &mapping.warnings {
+        for warning in mapping.warnings.iter().take(MAX_WARNINGS_LOGGED) {
             tracing::warn!(event_id = id, "{warning}");
+        }
+        if let Some(more) = mapping.warnings.len().checked_sub(MAX_WARNINGS_LOGGED)
+            && more > 0
+        {
+            tracing::warn!(
+                event_id = id,
+                "{more} more warnings of this event not logged"
+            );
         }
         let (status, reason) = match mapping.outcome {
             Outcome::Mapped(mapped) => match serde_json::to_string(&mapped) {
