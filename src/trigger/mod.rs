@@ -82,6 +82,22 @@ impl State {
     }
 }
 
+/// Each distinct warning once, in first-seen order, with how many times it came: an event with thousands of
+/// items unreadable the same way logs one line, not one per item (CloudWatch bills every line).
+fn distinct(warnings: &[String]) -> Vec<(&str, usize)> {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for warning in warnings {
+        match seen
+            .iter_mut()
+            .find(|(known, _)| *known == warning.as_str())
+        {
+            Some((_, times)) => *times += 1,
+            None => seen.push((warning, 1)),
+        }
+    }
+    seen
+}
+
 /// Final state of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,10 +148,6 @@ pub async fn process(
     batch.deliver(state, deadline, counters).await
 }
 
-/// Most warning lines logged for one event: an event with thousands of unreadable items would otherwise write
-/// thousands of lines, and CloudWatch bills every one.
-const MAX_WARNINGS_LOGGED: usize = 10;
-
 /// Events mapped so far and waiting for delivery: one result per event, in input order, and the serialised
 /// events to send with the index of their result. Mapping event by event lets a trigger drop each decoded
 /// event as soon as it is mapped, so a batch never holds all its decoded events at once.
@@ -152,16 +164,12 @@ impl Batch {
         let index = self.results.len();
         let mapping = state.settings.mapper.map(event, now);
         let id = mapping.event_id.as_deref().unwrap_or("-");
-        for warning in mapping.warnings.iter().take(MAX_WARNINGS_LOGGED) {
-            tracing::warn!(event_id = id, "{warning}");
-        }
-        if let Some(more) = mapping.warnings.len().checked_sub(MAX_WARNINGS_LOGGED)
-            && more > 0
-        {
-            tracing::warn!(
-                event_id = id,
-                "{more} more warnings of this event not logged"
-            );
+        for (warning, times) in distinct(&mapping.warnings) {
+            if times == 1 {
+                tracing::warn!(event_id = id, "{warning}");
+            } else {
+                tracing::warn!(event_id = id, "{warning} ({times} times)");
+            }
         }
         let (status, reason) = match mapping.outcome {
             Outcome::Mapped(mapped) => match serde_json::to_string(&mapped) {
