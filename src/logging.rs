@@ -16,11 +16,12 @@ pub fn init<W>(writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .and_then(|level| level.parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
+    let level = level(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL")
+            .or_else(|_| std::env::var("RUST_LOG"))
+            .ok()
+            .as_deref(),
+    );
     let filter = EnvFilter::builder()
         .with_default_directive(level.into())
         .from_env_lossy();
@@ -40,6 +41,38 @@ where
     }
 }
 
+/// The level a setting names; Lambda's `FATAL`, which `tracing` has not, is its most severe level, ERROR.
+/// Anything else, or nothing, is INFO (a `RUST_LOG` of directives is read by the `EnvFilter`).
+fn level(setting: Option<&str>) -> LevelFilter {
+    match setting.map(str::trim) {
+        Some(fatal) if fatal.eq_ignore_ascii_case("fatal") => LevelFilter::ERROR,
+        Some(name) => name.parse().unwrap_or(LevelFilter::INFO),
+        None => LevelFilter::INFO,
+    }
+}
+
 fn is_raw_event(meta: &Metadata<'_>) -> bool {
     *meta.level() == Level::TRACE && meta.target().starts_with(RAW_EVENT_TARGET)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_levels_map_to_tracing_levels() {
+        for (setting, expected) in [
+            (Some("TRACE"), LevelFilter::TRACE),
+            (Some("DEBUG"), LevelFilter::DEBUG),
+            (Some("INFO"), LevelFilter::INFO),
+            (Some("WARN"), LevelFilter::WARN),
+            (Some("ERROR"), LevelFilter::ERROR),
+            (Some("FATAL"), LevelFilter::ERROR),
+            (Some("fatal"), LevelFilter::ERROR),
+            (Some("info,hyper=debug"), LevelFilter::INFO),
+            (None, LevelFilter::INFO),
+        ] {
+            assert_eq!(level(setting), expected, "{setting:?}");
+        }
+    }
 }
