@@ -277,9 +277,9 @@ impl Mapper {
     fn event_time(&self, r: &mut Reader<'_>, now: i64) -> Option<i64> {
         let mut unreadable = None;
         let mapper = r.mapper;
+        // A blank string counts as absent, as for every other field.
+        let blank = |value: &Value<'_>| matches!(value, Value::Str(s) if s.trim().is_empty());
         for path in mapper.sources.of(Field::EventTime) {
-            // A blank string counts as absent, as for every other field.
-            let blank = |value: &Value<'_>| matches!(value, Value::Str(s) if s.trim().is_empty());
             if let Some(value) = r.lookup.get(path).filter(|value| !blank(value)) {
                 match event::timestamp(value) {
                     Ok(t) => return self.check_time(r, path, t, now),
