@@ -1,5 +1,5 @@
 //! Structural checks of the SAM template (`template.yaml`) that cfn-lint cannot make:
-//! API key on `POST /events`, least-privilege secret access, partial batch responses,
+//! API key on the `/events` route, least-privilege secret access, partial batch responses,
 //! dead-letter queue and visibility timeout rules, the arm64 cargo-lambda build, and that
 //! the function only gets documented settings as environment variables.
 //!
@@ -302,20 +302,20 @@ fn function_logs_to_a_log_group_with_retention() {
 }
 
 #[test]
-fn post_events_requires_an_api_key_or_iam() {
+fn events_route_requires_an_api_key_or_iam() {
     let t = template();
     let apis = events_of_type(&t, "Api");
-    let post_events: Vec<_> = apis
+    let routes: Vec<_> = apis
         .iter()
         .filter(|(_, e)| str_at(e, "Properties.Path") == "/events")
         .collect();
-    assert_eq!(post_events.len(), 1, "one Api event for /events");
+    assert_eq!(routes.len(), 1, "one Api event for /events");
     // ANY: other methods reach the function, which answers them 405 (SPEC §2), rather than API Gateway's 403.
     assert_eq!(
-        str_at(post_events[0].1, "Properties.Method").to_ascii_lowercase(),
+        str_at(routes[0].1, "Properties.Method").to_ascii_lowercase(),
         "any"
     );
-    let (_, event) = post_events[0];
+    let (_, event) = routes[0];
     let api_id = ref_target(at(event, "Properties.RestApiId")).expect("RestApiId is a !Ref");
     let api = resource(&t, api_id);
     assert_eq!(str_at(api, "Type"), "AWS::Serverless::Api");
