@@ -3,7 +3,6 @@
 use crate::summary::Counters;
 use crate::trigger::{State, http, release, sqs};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -121,12 +120,10 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
     };
     let response = match trigger {
         "sqs" => {
-            let response = match sqs::SqsBatch::deserialize(&event) {
-                Ok(batch) => match sqs::handle(state, &batch, deadline, &mut counters).await {
-                    sqs::SqsReply::Partial(response) => to_value(&response),
-                    sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
-                },
-                Err(e) => Err(malformed(trigger, e)),
+            let batch = sqs::SqsBatch::read(&event);
+            let response = match sqs::handle(state, &batch, deadline, &mut counters).await {
+                sqs::SqsReply::Partial(response) => to_value(&response),
+                sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
             };
             // A 6 MiB batch takes milliseconds to free: the response need not wait for it.
             release(event);

@@ -484,10 +484,6 @@ const LAMBDA_EVENTS: &[(&str, &[&str])] = &[
         &["unsupported event", "[\"Records\"]"],
     ),
     (
-        "sqs-body-not-string.json",
-        &["malformed sqs event: invalid type: map, expected a string"],
-    ),
-    (
         "http-api-without-method.json",
         &["malformed http_api event", "method"],
     ),

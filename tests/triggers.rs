@@ -274,6 +274,14 @@ async fn sqs_failed_record_without_a_message_id_returns_the_whole_batch() {
             other => panic!("{missing:?}: expected RetryAll, got {other:?}"),
         }
     }
+    // A message id that is not a string can't be reported either.
+    let event = json!({"Records": [record(Some("m-good"), &good), with(record(None, "[42]"), "messageId", json!(5))]});
+    let invocation = invoke(&state, event, BUDGET).await;
+    assert!(
+        matches!(&invocation.response, Err(HandlerError::RetryAll(reason)) if reason.contains("no message id")),
+        "{:?}",
+        invocation.response
+    );
     // A record without an id that succeeds needs no identifier: acknowledged with the rest.
     let event = json!({"Records": [record(Some(""), &good), record(Some("m-bad"), "[42]")]});
     let invocation = invoke(&state, event, BUDGET).await;
@@ -306,15 +314,36 @@ async fn sqs_bodies_that_are_not_events_fail_their_record_only() {
         record(Some("m-string"), "\"x\""),
         record(Some("m-empty"), ""),
         record(Some("m-array-of-junk"), "[1, \"a\"]"),
+        // SQS bodies are strings; a hand-written event that puts the event itself there fails alone (SPEC §8).
+        with(record(Some("m-body-object"), ""), "body", good_event("e-inline")),
+        with(record(Some("m-body-number"), ""), "body", json!(7)),
+        // Envelope fields the function reads, of the wrong type, read as absent.
+        with(record(Some("m-null-body"), ""), "body", Value::Null),
+        with(record(Some("m-good-2"), &good_event("e-good-2").to_string()), "attributes", json!("x")),
     ]});
     let invocation = invoke(&state, event, BUDGET).await;
     assert_eq!(
         failures(&invocation),
-        ["m-number", "m-string", "m-empty", "m-array-of-junk"]
+        [
+            "m-number",
+            "m-string",
+            "m-empty",
+            "m-array-of-junk",
+            "m-body-object",
+            "m-body-number",
+            "m-null-body"
+        ]
     );
+    assert_eq!(invocation.counters.records_failed, 7);
     let requests = assert_requests_clean(&fake);
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].event_ids, ["e-good"]);
+    assert_eq!(requests[0].event_ids, ["e-good", "e-good-2"]);
+}
+
+/// `record` with `field` set to `value`.
+fn with(mut record: Value, field: &str, value: Value) -> Value {
+    record[field] = value;
+    record
 }
 
 #[tokio::test]
@@ -361,17 +390,6 @@ async fn unknown_event_shapes_are_unsupported_and_name_what_came() {
             other => panic!("{event}: expected Unsupported, got {other:?}"),
         }
     }
-    // An SQS batch whose records don't have the SQS shape is malformed, not unsupported.
-    let event = json!({"Records": [{"eventSource": "aws:sqs", "messageId": 5, "body": "{}"}]});
-    let invocation = invoke(&state, event, BUDGET).await;
-    assert!(
-        matches!(
-            &invocation.response,
-            Err(HandlerError::Malformed { trigger: "sqs", .. })
-        ),
-        "{:?}",
-        invocation.response
-    );
     assert!(fake.requests().is_empty());
 }
 

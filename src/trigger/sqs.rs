@@ -4,8 +4,7 @@ use super::{Batch, EventResult, State, Status};
 use crate::event::{self, Value};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::SqsBatchResponse;
-use serde::Deserialize;
-use std::borrow::Cow;
+use serde_json::Value as Json;
 use std::collections::HashSet;
 use tokio::time::Instant;
 
@@ -19,32 +18,48 @@ pub enum SqsReply {
     RetryAll(String),
 }
 
-/// An SQS event, read from the invocation's JSON with only the fields the function uses, borrowing their
-/// text: a typed `aws_lambda_events` event would copy every record's receipt handle, attributes and body.
-#[derive(Debug, Default, Deserialize)]
+/// An SQS event's records, each read for the fields the function uses, borrowing their text from the
+/// invocation's JSON: a typed `aws_lambda_events` event would copy every record's receipt handle, attributes
+/// and body, and one record of an unexpected shape would fail the whole batch.
+#[derive(Debug, Default)]
 pub struct SqsBatch<'a> {
-    #[serde(rename = "Records", borrow)]
     pub records: Vec<SqsRecord<'a>>,
 }
 
-/// One SQS record, borrowing its text from the invocation's parsed JSON.
-#[derive(Debug, Default, Deserialize)]
+/// One SQS record. A field of the wrong JSON type reads as absent, except the body, which fails its record
+/// only (SPEC §8) with the type it has.
+#[derive(Debug, Default)]
 pub struct SqsRecord<'a> {
-    #[serde(rename = "messageId", borrow, default)]
-    pub message_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub body: Option<Cow<'a, str>>,
-    #[serde(rename = "eventSourceARN", borrow, default)]
-    pub event_source_arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub attributes: SqsAttributes<'a>,
+    pub message_id: Option<&'a str>,
+    pub body: Option<&'a Json>,
+    pub event_source_arn: Option<&'a str>,
+    pub message_group_id: Option<&'a str>,
 }
 
-/// The record attributes the function reads.
-#[derive(Debug, Default, Deserialize)]
-pub struct SqsAttributes<'a> {
-    #[serde(rename = "MessageGroupId", borrow, default)]
-    pub message_group_id: Option<Cow<'a, str>>,
+impl<'a> SqsBatch<'a> {
+    /// The records of `event["Records"]` (none when it is not an array).
+    pub fn read(event: &'a Json) -> Self {
+        let records = event
+            .get("Records")
+            .and_then(Json::as_array)
+            .map(|records| records.iter().map(SqsRecord::read).collect())
+            .unwrap_or_default();
+        Self { records }
+    }
+}
+
+impl<'a> SqsRecord<'a> {
+    fn read(record: &'a Json) -> Self {
+        let text = |name: &str| record.get(name).and_then(Json::as_str);
+        Self {
+            message_id: text("messageId"),
+            body: record.get("body").filter(|body| !body.is_null()),
+            event_source_arn: text("eventSourceARN"),
+            message_group_id: record
+                .pointer("/attributes/MessageGroupId")
+                .and_then(Json::as_str),
+        }
+    }
 }
 
 /// Why a record failed, for the log.
@@ -54,17 +69,38 @@ enum RecordFailure {
     FifoGroup,
 }
 
-/// A record's body: one event or an array of events.
-fn decode_body(body: Option<&str>) -> Result<Vec<Value<'_>>, String> {
-    let body = body
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .ok_or("body: empty")?;
+/// A record's body: the text of one event or of an array of events.
+fn decode_body(body: Option<&Json>) -> Result<Vec<Value<'_>>, String> {
+    let body = match body {
+        None => "",
+        Some(Json::String(text)) => text.trim(),
+        Some(other) => {
+            return Err(format!(
+                "body: expected the message text (a string), found {}",
+                json_kind(other)
+            ));
+        }
+    };
+    if body.is_empty() {
+        return Err("body: empty".to_owned());
+    }
     match event::parse(body) {
         Ok(Value::Array(events)) => Ok(events),
         Ok(event @ Value::Object(_)) => Ok(vec![event]),
         Ok(_) => Err("body: expected an event object or an array of events".to_string()),
         Err(e) => Err(format!("body: not JSON ({e})")),
+    }
+}
+
+/// What a body of another JSON type than a string is, for its record's error.
+fn json_kind(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
 
@@ -204,7 +240,7 @@ fn map_run(
     let bodies = records
         .iter()
         .map(|record| {
-            decode_body(record.body.as_deref()).map(|events| {
+            decode_body(record.body).map(|events| {
                 for event in &events {
                     mapped.map(state, event, now);
                 }
@@ -217,19 +253,15 @@ fn map_run(
 
 /// The record's message id, when it has a non-blank one.
 fn message_id<'r>(record: &'r SqsRecord<'_>) -> Option<&'r str> {
-    record
-        .message_id
-        .as_deref()
-        .filter(|id| !id.trim().is_empty())
+    record.message_id.filter(|id| !id.trim().is_empty())
 }
 
 /// A FIFO queue's ARN ends in `.fifo`.
 fn is_fifo(batch: &SqsBatch<'_>) -> bool {
-    batch.records.iter().any(|r| {
-        r.event_source_arn
-            .as_deref()
-            .is_some_and(|arn| arn.ends_with(".fifo"))
-    })
+    batch
+        .records
+        .iter()
+        .any(|r| r.event_source_arn.is_some_and(|arn| arn.ends_with(".fifo")))
 }
 
 /// On FIFO queues a failed record fails every later record of its message group (order is kept).
@@ -237,7 +269,7 @@ fn add_fifo_followers(batch: &SqsBatch<'_>, failures: &mut Vec<(usize, RecordFai
     let mut failed: HashSet<usize> = failures.iter().map(|(i, _)| *i).collect();
     let mut failed_groups: HashSet<Option<&str>> = HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
-        let group = record.attributes.message_group_id.as_deref();
+        let group = record.message_group_id;
         if failed.contains(&index) {
             failed_groups.insert(group);
         } else if failed_groups.contains(&group) {
@@ -252,25 +284,39 @@ fn add_fifo_followers(batch: &SqsBatch<'_>, failures: &mut Vec<(usize, RecordFai
 mod tests {
     use super::*;
 
+    fn body(text: &str) -> Json {
+        Json::String(text.to_owned())
+    }
+
     #[test]
     fn bodies_are_an_object_or_an_array() {
-        assert_eq!(decode_body(Some(r#"{"a":1}"#)).map(|v| v.len()), Ok(1));
+        let count = |json: &Json| decode_body(Some(json)).map(|v| v.len());
+        assert_eq!(count(&body(r#"{"a":1}"#)), Ok(1));
+        assert_eq!(count(&body(r#" [{"a":1},{"b":2}] "#)), Ok(2));
+        assert_eq!(count(&body("[]")), Ok(0));
         assert_eq!(
-            decode_body(Some(r#" [{"a":1},{"b":2}] "#)).map(|v| v.len()),
-            Ok(2)
+            decode_body(None).map(|v| v.len()),
+            Err("body: empty".to_string())
         );
-        assert_eq!(decode_body(Some("[]")).map(|v| v.len()), Ok(0));
-        assert_eq!(decode_body(None), Err("body: empty".to_string()));
-        assert_eq!(decode_body(Some("  ")), Err("body: empty".to_string()));
+        assert_eq!(count(&body("  ")), Err("body: empty".to_string()));
         assert!(
-            decode_body(Some("42"))
+            count(&body("42"))
                 .unwrap_err()
                 .contains("expected an event object")
         );
         assert!(
-            decode_body(Some("{oops"))
+            count(&body("{oops"))
                 .unwrap_err()
                 .starts_with("body: not JSON")
+        );
+        assert_eq!(
+            count(&serde_json::json!({"event_name": "purchase"})),
+            Err("body: expected the message text (a string), found an object".to_string())
+        );
+        assert!(
+            count(&serde_json::json!(7))
+                .unwrap_err()
+                .ends_with("found a number")
         );
     }
 
@@ -280,17 +326,32 @@ mod tests {
             {"messageId": "m1", "body": "{\"a\":1}", "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q.fifo",
              "attributes": {"MessageGroupId": "g", "SentTimestamp": "1"}, "messageAttributes": "not an object",
              "receiptHandle": 42},
-            {}
+            {},
+            {"messageId": 5, "body": null, "eventSourceARN": [], "attributes": "not an object"},
+            {"messageId": "m4", "body": 7}
         ]});
-        let batch = SqsBatch::deserialize(&event).unwrap();
-        assert_eq!(batch.records.len(), 2);
+        let batch = SqsBatch::read(&event);
+        assert_eq!(batch.records.len(), 4);
         let first = &batch.records[0];
         assert_eq!(message_id(first), Some("m1"));
-        assert_eq!(first.body.as_deref(), Some(r#"{"a":1}"#));
-        assert_eq!(first.attributes.message_group_id.as_deref(), Some("g"));
+        assert_eq!(first.body, Some(&body(r#"{"a":1}"#)));
+        assert_eq!(first.message_group_id, Some("g"));
         assert!(is_fifo(&batch));
-        assert_eq!(message_id(&batch.records[1]), None);
-        assert!(SqsBatch::deserialize(&serde_json::json!({"Records": [{"body": 7}]})).is_err());
+        for wrong in &batch.records[1..3] {
+            assert_eq!(message_id(wrong), None);
+            assert_eq!(wrong.body, None);
+            assert_eq!(
+                (wrong.event_source_arn, wrong.message_group_id),
+                (None, None)
+            );
+        }
+        assert_eq!(message_id(&batch.records[3]), Some("m4"));
+        assert_eq!(batch.records[3].body, Some(&serde_json::json!(7)));
+        assert!(
+            SqsBatch::read(&serde_json::json!({"Records": {}}))
+                .records
+                .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -305,18 +366,23 @@ mod tests {
                 r#"{{"event_name":"{name}","context":{{"event_id":"e{i}","device":{{"ip":"192.0.2.1","user_agent":"UA"}}}}}}"#
             )
         };
-        let records: Vec<SqsRecord> = (0..1000)
-            .map(|i| SqsRecord {
-                message_id: Some(format!("m{i}").into()),
-                body: Some(
-                    match i % 4 {
-                        0 => event(i, "purchase"),
-                        1 => format!("[{},{}]", event(i, "page_view"), event(i + 1, "search")),
-                        2 => "not json".to_owned(),
-                        _ => event(i, "not_a_known_name"),
-                    }
-                    .into(),
-                ),
+        let ids: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+        let bodies: Vec<Json> = (0..1000)
+            .map(|i| {
+                body(&match i % 4 {
+                    0 => event(i, "purchase"),
+                    1 => format!("[{},{}]", event(i, "page_view"), event(i + 1, "search")),
+                    2 => "not json".to_owned(),
+                    _ => event(i, "not_a_known_name"),
+                })
+            })
+            .collect();
+        let records: Vec<SqsRecord> = ids
+            .iter()
+            .zip(&bodies)
+            .map(|(id, body)| SqsRecord {
+                message_id: Some(id),
+                body: Some(body),
                 ..SqsRecord::default()
             })
             .collect();
@@ -331,12 +397,10 @@ mod tests {
 
     fn record<'a>(id: &'a str, group: &'a str) -> SqsRecord<'a> {
         SqsRecord {
-            message_id: Some(id.into()),
+            message_id: Some(id),
             body: None,
-            event_source_arn: Some("arn:aws:sqs:eu-west-1:1:q.fifo".into()),
-            attributes: SqsAttributes {
-                message_group_id: Some(group.into()),
-            },
+            event_source_arn: Some("arn:aws:sqs:eu-west-1:1:q.fifo"),
+            message_group_id: Some(group),
         }
     }
 

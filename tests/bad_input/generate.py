@@ -152,8 +152,6 @@ def main():
         "mixed-records.json": {"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": "{}"},
                                            {"eventSource": "aws:s3"}]},
         "sqs-records-not-array.json": {"Records": {"eventSource": "aws:sqs", "body": "{}"}},
-        "sqs-body-not-string.json": {"Records": [{"eventSource": "aws:sqs", "messageId": "m-1",
-                                                  "body": {"event_name": "purchase"}}]},
         "http-api-without-method.json": {"version": "2.0", "requestContext": {"http": {"path": "/"}},
                                          "body": "{}"},
         "rest-api-method-not-string.json": {"httpMethod": 5, "body": "{}"},
