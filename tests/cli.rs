@@ -162,6 +162,25 @@ fn unreadable_input_or_bad_settings_exit_2_with_a_clear_message() {
 }
 
 #[test]
+fn help_is_printed_before_and_after_either_command() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["map", "--help"],
+        &["replay", "--help"],
+        &["replay", "events.json", "-h"],
+    ] {
+        let out = run(args, b"", &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let usage = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            usage.contains("pinterest-cli map") && usage.contains("pinterest-cli replay"),
+            "{args:?}: {usage}"
+        );
+    }
+}
+
+#[test]
 fn non_utf8_and_non_object_input_are_rejected_per_index() {
     let out = run(&["map", "--now", "1700000000"], b"\xff\xfe\n[1,2]\n", &[]);
     assert_eq!(out.status.code(), Some(0));

@@ -2,6 +2,7 @@
 
 use pinterest_destination::config::{Settings, TokenSetting, mapper_from_env};
 use pinterest_destination::mapping::{Mapper, Outcome};
+use pinterest_destination::pinterest::client::EventsEndpoint;
 use pinterest_destination::pinterest::model::ConversionEvent;
 use pinterest_destination::trigger::{Sender, State};
 use pinterest_destination::{event, handler};
@@ -91,6 +92,10 @@ fn run() -> Result<(), Fatal> {
                 match arg {
                     Long("send") => send = true,
                     Value(path) if file.is_none() => file = Some(path),
+                    Long("help") | Short('h') => {
+                        println!("{USAGE}");
+                        return Ok(());
+                    }
                     other => return Err(other.unexpected().into()),
                 }
             }
@@ -137,22 +142,17 @@ async fn replay(event: Value, send: bool) -> Result<(), Fatal> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if let Sender::DryRun(bodies) = &state.sender {
-        let url = format!(
-            "{}/ad_accounts/{}/events{}",
-            state.delivery.base_url,
-            state.delivery.ad_account_id,
-            if state.delivery.test_mode {
-                "?test=true"
-            } else {
-                ""
-            }
+        let endpoint = EventsEndpoint::new(
+            &state.delivery.base_url,
+            &state.delivery.ad_account_id,
+            state.delivery.test_mode,
         );
         let bodies = bodies.lock().map(|b| b.clone()).unwrap_or_default();
         for body in bodies {
             let body: Value = serde_json::from_str(&body)?;
             let request = serde_json::json!({"request": {
                 "method": "POST",
-                "url": url,
+                "url": endpoint.url(),
                 "headers": {"Authorization": "Bearer **REDACTED**", "Content-Type": "application/json"},
                 "body": body
             }});

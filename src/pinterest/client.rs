@@ -1,4 +1,4 @@
-//! The HTTP side of `POST /ad_accounts/{id}/events`: the only code that knows the URL and the authentication.
+//! HTTP side of `POST /ad_accounts/{id}/events`: URL, authentication, time-outs, classification of the answer.
 
 use std::error::Error as _;
 use std::time::{Duration, SystemTime};
@@ -47,6 +47,11 @@ impl EventsEndpoint {
         Self {
             url: format!("{base_url}/ad_accounts/{ad_account_id}/events{query}"),
         }
+    }
+
+    /// The URL every request goes to (the CLI's dry run prints it).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Sends one request of `events` events (`body` is the serialised `{"data":[...]}`) and classifies the
