@@ -4,11 +4,13 @@
 #   scripts/bench.sh                 # everything: sizes, mapping, batch, runtime
 #   scripts/bench.sh mapping batch   # only these (any of: sizes mapping batch runtime)
 #
-# Needs the tools of scripts/tools.sh in .venv (cargo-lambda with zig for the Lambda builds, moto_server
-# for the token secret of the runtime bench). Close other heavy work first: the figures are ratios measured
-# side by side in the same run, but absolute values depend on a quiet machine.
+# Installs the tools of scripts/tools.sh into .venv first (cargo-lambda with zig for the Lambda builds,
+# moto_server for the token secret of the runtime bench; a no-op when they are there). Close other heavy
+# work first: the figures are ratios measured side by side in the same run, but absolute values depend on a
+# quiet machine. The fuzz bench is not a measurement and runs on its own: cargo bench --bench fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/tools.sh >&2
 
 export PATH="$PWD/.venv/bin:$PATH"
 export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1

@@ -1,4 +1,4 @@
-//! Lambda entry point: logging, settings, one shared `State`, then the runtime loop.
+//! Lambda entry: logging, settings, shared `State`, runtime loop; one summary line and one EMF document per invocation.
 
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use pinterest_destination::config::Settings;

@@ -197,8 +197,8 @@ impl FakePinterest {
     }
 
     /// `user_data` values that break SPEC §6 in a request: a hashed field that is not an array of 64 lower-case
-    /// hex digests, or a field other than the four sent raw (`client_ip_address`, `client_user_agent`,
-    /// `click_id`, `partner_id`) and the hashed ones.
+    /// hex digests, or a field other than the three sent raw (`client_ip_address`, `client_user_agent`,
+    /// `click_id`; the function never sends Pinterest's `partner_id`) and the hashed ones.
     pub fn user_data_violations(&self) -> Vec<String> {
         self.lock().user_data_violations.clone()
     }
@@ -354,12 +354,7 @@ fn processed(answer: &Answer, events: usize) -> Vec<bool> {
 }
 
 /// The fields of `user_data` sent as they are (the hashed ones: [`super::leaks::HASHED_FIELDS`]).
-const RAW_FIELDS: [&str; 4] = [
-    "client_ip_address",
-    "client_user_agent",
-    "click_id",
-    "partner_id",
-];
+const RAW_FIELDS: [&str; 3] = ["client_ip_address", "client_user_agent", "click_id"];
 
 fn is_digest(value: &Value) -> bool {
     value
