@@ -170,6 +170,11 @@ impl fmt::Display for Unreadable {
     }
 }
 
+/// A string of white space only: counts as absent for every field (SPEC §4: no value, no field).
+pub fn is_blank(value: &Value<'_>) -> bool {
+    matches!(value, Value::Str(s) if s.trim().is_empty())
+}
+
 /// Text from a string (trimmed) or a number; `Ok(None)` for a blank string.
 pub fn text(value: &Value<'_>) -> Result<Option<String>, Unreadable> {
     text_ref(value).map(|text| text.map(Cow::into_owned))
@@ -182,7 +187,7 @@ pub fn text_ref<'a>(value: &'a Value<'_>) -> Result<Option<Cow<'a, str>>, Unread
             let trimmed = s.trim();
             Ok((!trimmed.is_empty()).then_some(Cow::Borrowed(trimmed)))
         }
-        Value::Number(n) => Ok(Some(Cow::Owned(number_text(n)))),
+        Value::Number(n) => number_as_text(n).map(|text| Some(Cow::Owned(text))),
         _ => Err(Unreadable::WrongType("a string or a number")),
     }
 }
@@ -212,21 +217,21 @@ pub fn boolean(value: &Value<'_>) -> Result<bool, Unreadable> {
     }
 }
 
-/// A whole number from a JSON integer, a float without fraction, or a string of digits.
+/// A whole number from a JSON integer, a float without fraction, or a string of either (`"2"`, `"2.0"`).
 pub fn integer(value: &Value<'_>) -> Result<i64, Unreadable> {
+    let whole = |x: f64| (x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64);
     match value {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15)
-                    .map(|x| x as i64)
-            })
+            .or_else(|| n.as_f64().and_then(whole))
             .ok_or(Unreadable::Invalid("not a whole number in range")),
-        Value::Str(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| Unreadable::Invalid("not a whole number")),
+        Value::Str(s) => {
+            let t = s.trim();
+            t.parse()
+                .ok()
+                .or_else(|| t.parse().ok().and_then(whole))
+                .ok_or(Unreadable::Invalid("not a whole number"))
+        }
         _ => Err(Unreadable::WrongType(
             "a whole number or a string of digits",
         )),
@@ -251,6 +256,29 @@ pub fn decimal(value: &Value<'_>) -> Result<String, Unreadable> {
         }
         _ => Err(Unreadable::WrongType("a number or a decimal string")),
     }
+}
+
+/// Largest magnitude below which every whole number has an exact `f64` (2^53).
+const EXACT_FLOAT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// A JSON number read as text (an id, a phone number, a ZIP code): integers as written, a whole float without
+/// its `.0` (`33612345678.0` → `33612345678`), other floats in their shortest form. A whole number too large for
+/// a float to hold exactly is refused: its digits are already lost (`123456789012345678901` reads as
+/// `1.2345678901234568e20`), and two ids would become one.
+fn number_as_text(n: &Number) -> Result<String, Unreadable> {
+    if n.is_f64() {
+        let float = n.as_f64().unwrap_or_default();
+        if float.fract() == 0.0 {
+            return if float.abs() < EXACT_FLOAT_INTEGERS {
+                Ok((float as i64).to_string())
+            } else {
+                Err(Unreadable::Invalid(
+                    "a number too large to read exactly (send it as a string)",
+                ))
+            };
+        }
+    }
+    Ok(number_text(n))
 }
 
 /// A JSON number as text in its shortest exact form, as serde_json writes it (`8.00` → `8.0`, `1e300` → `1e300`).
@@ -283,9 +311,10 @@ pub fn timestamp(value: &Value<'_>) -> Result<i64, Unreadable> {
             .ok_or(Unreadable::Invalid("a number out of range for a timestamp"))?,
         Value::Str(s) => {
             let t = s.trim();
-            match t.parse::<i64>() {
-                Ok(n) => n,
-                Err(_) => return iso8601(t),
+            match (t.parse::<i64>(), t.parse::<f64>()) {
+                (Ok(n), _) => n,
+                (_, Ok(x)) if x.is_finite() && x.abs() < 9.0e18 => x.floor() as i64,
+                _ => return iso8601(t),
             }
         }
         _ => {
@@ -408,6 +437,35 @@ mod tests {
         assert_eq!(text(v(json!(12345)).get_value()), Ok(Some("12345".into())));
         assert_eq!(text(v(json!(1.5)).get_value()), Ok(Some("1.5".into())));
         assert!(text(v(json!({"a": 1})).get_value()).is_err());
+        // Whole floats read as the integer they are; ids, phones, ZIP codes must not gain a digit.
+        for (json, expected) in [
+            ("33612345678.0", "33612345678"),
+            ("75001.00", "75001"),
+            ("-3.0", "-3"),
+            ("1e3", "1000"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("-9223372036854775808", "-9223372036854775808"),
+            ("9007199254740991.0", "9007199254740991"),
+        ] {
+            let value = OwnedValue::from_string(json.to_owned()).unwrap();
+            assert_eq!(text(value.get_value()), Ok(Some(expected.into())), "{json}");
+        }
+        // Past u64 (or a whole float of 2^53 and more) the digits are lost: refused, not rounded.
+        for json in [
+            "123456789012345678901",
+            "-9223372036854775809",
+            "9007199254740992.0",
+            "1e300",
+        ] {
+            let value = OwnedValue::from_string(json.to_owned()).unwrap();
+            assert_eq!(
+                text(value.get_value()),
+                Err(Unreadable::Invalid(
+                    "a number too large to read exactly (send it as a string)"
+                )),
+                "{json}"
+            );
+        }
         assert!(text(v(json!(true)).get_value()).is_err());
     }
 
@@ -443,7 +501,11 @@ mod tests {
         assert_eq!(integer(v(json!(3)).get_value()), Ok(3));
         assert_eq!(integer(v(json!("3")).get_value()), Ok(3));
         assert_eq!(integer(v(json!(2.0)).get_value()), Ok(2));
+        assert_eq!(integer(v(json!(" 2.0 ")).get_value()), Ok(2));
         assert!(integer(v(json!(2.5)).get_value()).is_err());
+        assert!(integer(v(json!("2.5")).get_value()).is_err());
+        assert!(integer(v(json!("1e300")).get_value()).is_err());
+        assert!(integer(v(json!("NaN")).get_value()).is_err());
         assert!(integer(v(json!("two")).get_value()).is_err());
         assert!(integer(v(json!(1e300)).get_value()).is_err());
     }
@@ -486,6 +548,12 @@ mod tests {
             timestamp(v(json!(1673571636.9)).get_value()),
             Ok(1673571636)
         );
+        // A string of the same number reads the same as the number.
+        assert_eq!(
+            timestamp(v(json!("1673571636026.5")).get_value()),
+            Ok(1673571636)
+        );
+        assert!(timestamp(v(json!("inf")).get_value()).is_err());
         // 2025-04-18T05:53:39Z
         assert_eq!(
             timestamp(v(json!("2025-04-18T07:53:39.974+02:00")).get_value()),

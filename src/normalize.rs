@@ -342,7 +342,7 @@ fn zip(value: &str, country: Option<&str>) -> Result<String, &'static str> {
     let compact: String = value
         .to_lowercase()
         .chars()
-        .filter(|&c| !c.is_whitespace() && !matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}'))
+        .filter(|&c| !is_zip_separator(c))
         .collect();
     if compact.is_empty()
         || compact.len() > ZIP_MAX_LEN
@@ -367,15 +367,23 @@ fn zip(value: &str, country: Option<&str>) -> Result<String, &'static str> {
     }
 }
 
-/// `NNNNN-NNNN` or `NNNNNNNNN`.
+/// White space and dashes (hyphen, the Unicode dashes, minus sign): dropped from postal codes.
+fn is_zip_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')
+}
+
+/// `NNNNNNNNN`, or `NNNNN` and `NNNN` apart (`94025-1234`, `94025 1234`, `94025 – 1234`).
 fn looks_like_zip_plus_four(value: &str) -> bool {
-    let b = value.as_bytes();
-    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    match b.len() {
-        9 => digits(b),
-        10 => b[5] == b'-' && digits(&b[..5]) && digits(&b[6..]),
-        _ => false,
-    }
+    let parts: Vec<&str> = value
+        .split(is_zip_separator)
+        .filter(|part| !part.is_empty())
+        .collect();
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    parts.iter().all(|part| digits(part))
+        && matches!(
+            parts.iter().map(|part| part.len()).collect::<Vec<_>>()[..],
+            [9] | [5, 4]
+        )
 }
 
 /// `country`: ISO-3166-1 alpha-2, lower-case. Accepts an alpha-2 letter pair (`UK`, reserved
@@ -1408,6 +1416,10 @@ mod tests {
         assert_eq!(norm(Zp, "940251234", None), "94025");
         assert_eq!(norm(Zp, "94025", None), "94025");
         assert_eq!(norm(Zp, "1234-567", None), "1234567");
+        for written in ["94025 1234", "94025\u{2013}1234", " 94025 - 1234 "] {
+            assert_eq!(norm(Zp, written, None), "94025", "{written}");
+        }
+        assert_eq!(norm(Zp, "9402 51234", None), "940251234");
     }
 
     #[test]

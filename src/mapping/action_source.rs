@@ -39,19 +39,19 @@ pub fn derive(event: &Value<'_>) -> (ActionSource, bool) {
     }
 }
 
-/// Android or iOS from an OS name, device type or user agent.
+/// Android or iOS from an OS name, device type or user agent, by whole words (`KaiOS` is not iOS).
 fn app_platform(hint: &str) -> Option<ActionSource> {
     let hint = hint.to_ascii_lowercase();
-    if hint.contains("android") {
-        Some(ActionSource::AppAndroid)
-    } else if ["ios", "ipados", "iphone", "ipad", "ipod"]
-        .iter()
-        .any(|word| hint.contains(word))
-    {
-        Some(ActionSource::AppIos)
-    } else {
-        None
-    }
+    let mut words = hint.split(|c: char| !c.is_ascii_alphanumeric());
+    words.find_map(|word| {
+        if word.starts_with("android") {
+            Some(ActionSource::AppAndroid)
+        } else if matches!(word, "ios" | "ipados" | "iphone" | "ipad" | "ipod") {
+            Some(ActionSource::AppIos)
+        } else {
+            None
+        }
+    })
 }
 
 #[cfg(test)]
@@ -83,6 +83,27 @@ mod tests {
         assert_eq!(derive_json(&by_type).0, ActionSource::AppAndroid);
         let by_ua = json!({"context": {"app": {"name": "x"}, "device": {"user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}}});
         assert_eq!(derive_json(&by_ua).0, ActionSource::AppIos);
+        for (hint, expected) in [
+            ("iOS", Some(ActionSource::AppIos)),
+            (
+                "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X)",
+                Some(ActionSource::AppIos),
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8)",
+                Some(ActionSource::AppAndroid),
+            ),
+            ("AndroidTV", Some(ActionSource::AppAndroid)),
+            ("KaiOS", None),
+            (
+                "Mozilla/5.0 (Mobile; LYF/F300B; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5",
+                None,
+            ),
+            ("Bios", None),
+            ("Windows", None),
+        ] {
+            assert_eq!(app_platform(hint), expected, "{hint}");
+        }
     }
 
     #[test]

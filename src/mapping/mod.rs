@@ -119,7 +119,12 @@ impl<'a> Reader<'a> {
     ) -> Option<(T, &'a Path)> {
         let mapper = self.mapper;
         for path in mapper.sources.of(field) {
-            if let Some(value) = self.lookup.get(path) {
+            // A blank string counts as absent, whatever the field's type.
+            if let Some(value) = self
+                .lookup
+                .get(path)
+                .filter(|value| !event::is_blank(value))
+            {
                 match read(value) {
                     Ok(Some(found)) => return Some((found, path)),
                     Ok(None) => {}
@@ -128,6 +133,16 @@ impl<'a> Reader<'a> {
             }
         }
         None
+    }
+
+    /// The first readable text of `field`, without warnings: for reporting an event already read.
+    fn text_quietly(&mut self, field: Field) -> Option<Text<'a>> {
+        let mapper = self.mapper;
+        mapper
+            .sources
+            .of(field)
+            .iter()
+            .find_map(|path| event::text_ref(self.lookup.get(path)?).ok().flatten())
     }
 
     fn warn(&mut self, field: Field, path: &Path, why: &str) {
@@ -177,7 +192,7 @@ impl Mapper {
         };
         let event_id = match &outcome {
             Ok(mapped) => Some(mapped.event_id.to_string()),
-            Err(_) if event.is_object() => reader.text(Field::EventId).map(Cow::into_owned),
+            Err(_) if event.is_object() => reader.text_quietly(Field::EventId).map(Cow::into_owned),
             Err(_) => None,
         };
         Mapping {
@@ -263,24 +278,22 @@ impl Mapper {
     /// a boolean), or missing.
     fn why_absent(&self, event: &Value<'_>, field: Field) -> String {
         let sources = self.sources.of(field);
-        let wrong_type = sources.iter().find(|path| {
-            path.get(event)
-                .is_some_and(|value| !value.is_string() && !value.is_number())
-        });
-        match wrong_type {
-            Some(path) => format!("not a string or a number ({path})"),
-            None => format!("missing (looked at {})", list(sources)),
-        }
+        let unreadable = sources
+            .iter()
+            .find_map(|path| match event::text_ref(path.get(event)?) {
+                Err(Unreadable::WrongType(_)) => Some(format!("not a string or a number ({path})")),
+                Err(why) => Some(format!("{why} ({path})")),
+                Ok(_) => None,
+            });
+        unreadable.unwrap_or_else(|| format!("missing (looked at {})", list(sources)))
     }
 
     /// `event_time` in seconds; absent or blank → `now`; too far in the future or too old → an error.
     fn event_time(&self, r: &mut Reader<'_>, now: i64) -> Option<i64> {
         let mut unreadable = None;
         let mapper = r.mapper;
-        // A blank string counts as absent, as for every other field.
-        let blank = |value: &Value<'_>| matches!(value, Value::Str(s) if s.trim().is_empty());
         for path in mapper.sources.of(Field::EventTime) {
-            if let Some(value) = r.lookup.get(path).filter(|value| !blank(value)) {
+            if let Some(value) = r.lookup.get(path).filter(|value| !event::is_blank(value)) {
                 match event::timestamp(value) {
                     Ok(t) => return self.check_time(r, path, t, now),
                     Err(why) => unreadable = Some(format!("event_time ({path}): {why}")),
@@ -374,18 +387,13 @@ impl Mapper {
     fn click_id<'a>(&self, r: &mut Reader<'a>) -> Option<Text<'a>> {
         r.text(Field::ClickId)
             .or_else(|| {
-                self.sources
-                    .of(Field::EventSourceUrl)
-                    .iter()
-                    .filter_map(|p| p.get(r.event).and_then(|v| v.as_str()))
-                    .find_map(click_id::from_url)
+                first_string(r.event, self.sources.of(Field::EventSourceUrl))
+                    .and_then(click_id::from_url)
                     .map(Cow::Owned)
             })
             .or_else(|| {
-                COOKIE_PATHS
-                    .iter()
-                    .filter_map(|p| p.get(r.event).and_then(|v| v.as_str()))
-                    .find_map(|header| click_id::from_cookies(header, &self.click_id_cookie))
+                first_string(r.event, &COOKIE_PATHS)
+                    .and_then(|header| click_id::from_cookies(header, &self.click_id_cookie))
                     .map(Cow::Owned)
             })
     }
@@ -455,17 +463,21 @@ fn content<'a>(r: &mut Reader<'_>, item: &'a Value<'a>) -> Content<'a> {
     };
     let text = |p: &Path| p.get(item).and_then(|v| event::text_ref(v).ok().flatten());
     let item_price = paths.price.iter().find_map(|p| {
-        let value = p.get(item)?;
+        let value = p.get(item).filter(|value| !event::is_blank(value))?;
         event::decimal(value)
             .map(Cow::Owned)
             .map_err(|why| warn(r, "item price", why))
             .ok()
     });
-    let quantity = paths.quantity.get(item).and_then(|value| {
-        event::integer(value)
-            .map_err(|why| warn(r, "item quantity", why))
-            .ok()
-    });
+    let quantity = paths
+        .quantity
+        .get(item)
+        .filter(|value| !event::is_blank(value))
+        .and_then(|value| {
+            event::integer(value)
+                .map_err(|why| warn(r, "item quantity", why))
+                .ok()
+        });
     Content {
         id: item_id(item),
         item_price,
@@ -512,6 +524,14 @@ fn currency<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {
             "not an ISO-4217 currency code such as EUR",
         ))
     }
+}
+
+/// The first non-blank string at `paths`: the event's one page URL, or its one cookie header (SPEC §2).
+fn first_string<'a>(event: &'a Value<'a>, paths: &[Path]) -> Option<&'a str> {
+    paths
+        .iter()
+        .filter_map(|path| path.get(event)?.as_str())
+        .find(|text| !text.trim().is_empty())
 }
 
 fn list(paths: &[Path]) -> String {

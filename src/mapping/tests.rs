@@ -136,6 +136,57 @@ fn event_id_prefers_partners_then_context_and_is_required() {
         why.contains("partners.pinterest.event_id, context.event_id"),
         "{why}"
     );
+    // Two ids past u64 would both read 1.2345678901234568e20 and be deduplicated into one: refused by name,
+    // and warned about once.
+    let text = base()
+        .to_string()
+        .replace(r#""ev-1""#, "123456789012345678901");
+    let tree: &'static event::Value<'static> = Box::leak(Box::new(
+        event::parse(Box::leak(text.into_boxed_str())).unwrap(),
+    ));
+    let mapper = Mapper::default();
+    let mapping = mapper.map(tree, NOW);
+    match &mapping.outcome {
+        Outcome::Rejected(why) => assert_eq!(
+            why,
+            "event_id: a number too large to read exactly (send it as a string) (context.event_id); \
+             Pinterest needs it to deduplicate"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(mapping.warnings.len(), 1, "{:?}", mapping.warnings);
+    let m = map_json(
+        &Mapper::default(),
+        &with(base(), "context.event_id", json!(true)),
+        NOW,
+    );
+    assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+}
+
+#[test]
+fn whole_numbers_written_as_floats_read_as_integers() {
+    let event = with(
+        with(
+            with(base(), "user.phone", json!(33_612_345_678.0)),
+            "user.zipcode",
+            json!(75001.0),
+        ),
+        "user.id",
+        json!(12345.0),
+    );
+    let event = with(with(event, "user.country", json!("FR")), "id", json!(7.0));
+    let event = with(event, "items", json!([{"id": 1.0, "quantity": "2.0"}]));
+    let m = map_json(&Mapper::default(), &event, NOW);
+    assert_eq!(m.warnings, Vec::<String>::new());
+    let out = mapped(&event);
+    assert_eq!(out["user_data"]["ph"], sha("33612345678"));
+    assert_eq!(out["user_data"]["zp"], sha("75001"));
+    assert_eq!(out["user_data"]["external_id"], sha("12345"));
+    assert_eq!(out["custom_data"]["order_id"], "7");
+    assert_eq!(
+        out["custom_data"]["contents"],
+        json!([{"id": "1", "quantity": 2}])
+    );
 }
 
 #[test]
@@ -451,6 +502,28 @@ fn click_id_from_partners_then_url_then_cookie() {
     assert_eq!(mapped_with(&mapper, &e)["user_data"]["click_id"], "y");
     let e = with(base(), "context.device.cookie", json!("_other=x"));
     assert!(mapped(&e)["user_data"].get("click_id").is_none());
+    // The page URL is `context.page.url`, else root `url` (SPEC §2): one URL, the one sent as
+    // event_source_url; a root `url` beside a page URL is not read (nor is a second cookie header).
+    let e = with(
+        with(base(), "context.page.url", json!("https://shop.example/p")),
+        "url",
+        json!(url),
+    );
+    let out = mapped(&e);
+    assert_eq!(out["event_source_url"], "https://shop.example/p");
+    assert!(out["user_data"].get("click_id").is_none(), "{out}");
+    let e = with(
+        with(base(), "context.page.url", json!(" ")),
+        "url",
+        json!(url),
+    );
+    assert_eq!(mapped(&e)["user_data"]["click_id"], "from-url");
+    let e = with(
+        with(base(), "context.device.cookie", json!("_other=x")),
+        "context.cookie",
+        json!(cookie),
+    );
+    assert!(mapped(&e)["user_data"].get("click_id").is_none());
 }
 
 #[test]
@@ -515,6 +588,22 @@ fn empty_or_malformed_custom_values_are_omitted() {
             .iter()
             .any(|w| w.starts_with("custom_data.content_ids (items)"))
     );
+    // Blank strings are absent, whatever the field's type: no value, no warning.
+    let event = with(
+        with(base(), "value", json!(" ")),
+        "partners.pinterest.opt_out",
+        json!(""),
+    );
+    let event = with(
+        event,
+        "items",
+        json!([{"id": "a", "price": "", "quantity": " "}]),
+    );
+    let m = map_json(&Mapper::default(), &event, NOW);
+    assert_eq!(m.warnings, Vec::<String>::new());
+    let out = mapped(&event);
+    assert_eq!(out["custom_data"]["contents"], json!([{"id": "a"}]));
+    assert!(out.get("opt_out").is_none() && out["custom_data"].get("value").is_none());
 }
 
 #[test]
