@@ -59,6 +59,9 @@ pub struct Settings {
 
 /// Default Pinterest API base URL.
 pub const DEFAULT_API_BASE_URL: &str = "https://api.pinterest.com/v5";
+/// Lambda's limit on a synchronous invocation's event (6 MB): no API Gateway body can be larger, so neither
+/// can `PINTEREST_MAX_BODY_BYTES`.
+const LAMBDA_PAYLOAD_LIMIT: usize = 6_291_456;
 
 /// Reads a variable, treating a blank value as unset.
 fn var(env: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -154,7 +157,7 @@ impl Settings {
                 "PINTEREST_MAX_BODY_BYTES",
                 1_048_576,
                 1_024,
-                10_485_760,
+                LAMBDA_PAYLOAD_LIMIT,
             )?,
             metrics_namespace: var(&env, "PINTEREST_METRICS_NAMESPACE")
                 .unwrap_or_else(|| "PinterestDestination".to_string()),
@@ -409,6 +412,8 @@ mod tests {
             ("PINTEREST_MAX_CONCURRENCY", "many"),
             ("PINTEREST_TOKEN_TTL_SECS", "-5"),
             ("PINTEREST_MAX_BODY_BYTES", "12"),
+            // Over Lambda's 6 MB payload limit: such a body could never arrive.
+            ("PINTEREST_MAX_BODY_BYTES", "6291457"),
             ("PINTEREST_MAX_EVENT_AGE_SECS", "x"),
             ("PINTEREST_API_BASE_URL", "http://api.pinterest.com/v5"),
             ("PINTEREST_API_BASE_URL", "not a url"),

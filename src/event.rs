@@ -170,6 +170,18 @@ impl fmt::Display for Unreadable {
     }
 }
 
+/// What a value is, for an error message that must not quote it: `a number`, `an object`, ...
+pub fn kind(value: &Value<'_>) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::Str(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// A string of white space only: counts as absent for every field (SPEC §4: no value, no field).
 pub fn is_blank(value: &Value<'_>) -> bool {
     matches!(value, Value::Str(s) if s.trim().is_empty())

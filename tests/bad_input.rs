@@ -110,8 +110,8 @@ const EXPECTED: &[Expect] = &[
     row(
         "array-of-scalars.json",
         Listed("event: expected a JSON object, got a number"),
-        422,
-        "event: expected a JSON object, got a string",
+        400,
+        "body: events[0]: expected an event object, found a number",
     ),
     row(
         "events-not-array.json",
@@ -194,8 +194,8 @@ const EXPECTED: &[Expect] = &[
     row(
         "huge-array-of-non-events.json",
         Listed("event: expected a JSON object, got a number"),
-        422,
-        "event: expected a JSON object, got a number",
+        400,
+        "body: events[3]: expected an event object, found a number",
     ),
     row(
         "lone-surrogate.json",

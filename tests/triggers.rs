@@ -529,6 +529,18 @@ async fn api_bodies_that_are_not_events_get_400() {
         (rest("[]"), "no events"),
         (rest(r#"{"events": []}"#), "no events"),
         (rest("42"), "expected an event object"),
+        (
+            rest("[1, 2]"),
+            "events[0]: expected an event object, found a number",
+        ),
+        (
+            rest(&format!("[{}, \"x\"]", good_event("e-1"))),
+            "events[1]: expected an event object, found a string",
+        ),
+        (
+            rest(r#"{"events": [[]]}"#),
+            "events[0]: expected an event object, found an array",
+        ),
         (rest(""), "body: empty"),
         (http_api("!!! not base64 !!!"), "invalid base64"),
         (http_api(&base64(b"not json either")), "not JSON"),
@@ -561,6 +573,20 @@ async fn api_body_over_the_limit_gets_413() {
         answer(&invoke(&state, rest(&small), BUDGET).await).status,
         200
     );
+    assert_eq!(fake.requests().len(), 1);
+
+    // 5 001 tiny events fit 1 MiB but their results would not fit Lambda's 6 MB answer: refused whole.
+    let state = crate::triggers::state(&fake, &[]).await;
+    let many = format!("[{}]", vec!["{}"; 5001].join(","));
+    assert_error(
+        &answer(&invoke(&state, rest(&many), BUDGET).await),
+        413,
+        "body: 5001 events; at most 5000 per request",
+    );
+    let most = format!("[{}]", vec!["{}"; 5000].join(","));
+    let answer = answer(&invoke(&state, rest(&most), BUDGET).await);
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.body["rejected"], 5000);
     assert_eq!(fake.requests().len(), 1);
 }
 

@@ -187,7 +187,7 @@ impl Mapper {
         } else {
             Err(Outcome::Rejected(format!(
                 "event: expected a JSON object, got {}",
-                json_kind(event)
+                event::kind(event)
             )))
         };
         let event_id = match &outcome {
@@ -540,17 +540,6 @@ fn list(paths: &[Path]) -> String {
         .map(Path::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn json_kind(value: &Value<'_>) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::Str(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

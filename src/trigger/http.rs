@@ -18,6 +18,9 @@ use tokio::time::Instant;
 
 /// Seconds a client should wait before retrying after a transient failure.
 const RETRY_AFTER_SECS: &str = "30";
+/// Most events one request may hold: their results must fit the answer (Lambda's limit is 6 MB; a result
+/// line takes up to a few hundred bytes) and be sent within API Gateway's 29 s.
+const MAX_EVENTS_PER_REQUEST: usize = 5_000;
 /// API Gateway stops waiting after 29 s, whatever the function's timeout: answer before that.
 const API_GATEWAY_BUDGET: Duration = Duration::from_secs(28);
 
@@ -67,6 +70,12 @@ fn decode_events(body: &[u8]) -> Result<Vec<Value<'_>>, String> {
     };
     if events.is_empty() {
         return Err("body: no events".into());
+    }
+    if let Some((index, other)) = events.iter().enumerate().find(|(_, e)| !e.is_object()) {
+        return Err(format!(
+            "body: events[{index}]: expected an event object, found {}",
+            event::kind(other)
+        ));
     }
     Ok(events)
 }
@@ -148,6 +157,13 @@ pub async fn handle(
         Ok(events) => events,
         Err(reason) => return refused(error(400, reason), counters),
     };
+    if events.len() > MAX_EVENTS_PER_REQUEST {
+        let reason = format!(
+            "body: {} events; at most {MAX_EVENTS_PER_REQUEST} per request",
+            events.len()
+        );
+        return refused(error(413, reason), counters);
+    }
     let deadline = deadline.min(Instant::now() + API_GATEWAY_BUDGET);
     let results = process(state, &events, super::unix_now(), deadline, counters).await;
     let lines: Vec<ResultLine> = results
