@@ -5,27 +5,31 @@ use pinterest_destination::config::Settings;
 use pinterest_destination::handler;
 use pinterest_destination::trigger::State;
 use serde_json::Value;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
+/// Start-up problems are logged once, as one line (Lambda then reports `Runtime.ExitError`); returning them
+/// from `main` would print a second, `Debug`-formatted copy.
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
     pinterest_destination::logging::init(std::io::stdout);
-    let settings = match Settings::from_env(|name| std::env::var(name).ok())
-        .and_then(Settings::require_token)
-    {
-        Ok(settings) => settings,
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("invalid setting: {e}");
-            return Err(e.into());
+            tracing::error!("{e}");
+            ExitCode::FAILURE
         }
-    };
-    let state = State::new(settings).await.map_err(|e| {
-        tracing::error!("{e}");
-        Error::from(e)
-    })?;
+    }
+}
+
+async fn run() -> Result<(), Error> {
+    let settings = Settings::from_env(|name| std::env::var(name).ok())
+        .and_then(Settings::require_token)
+        .map_err(|e| format!("invalid setting: {e}"))?;
+    let state = State::new(settings).await?;
     // The state lives as long as the process; 'static lets the token be read beside the first event.
     let state: &'static State = Box::leak(Box::new(state));
     // The token secret is read while the runtime fetches and maps the first event, not before nor after.

@@ -523,4 +523,10 @@ fn function_without_a_token_setting_refuses_to_start() {
         text.contains("PINTEREST_TOKEN_SECRET_ID: required in Lambda"),
         "{text}"
     );
+    // One line says it (not a second, Debug-formatted copy).
+    assert_eq!(
+        text.matches("PINTEREST_TOKEN_SECRET_ID").count(),
+        1,
+        "{text}"
+    );
 }
