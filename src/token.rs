@@ -80,7 +80,8 @@ impl TokenSource for StaticToken {
 }
 
 /// The token read from a Secrets Manager secret, cached for `ttl` across invocations.
-/// One fetch at a time: concurrent callers wait for the fetch in progress and then use its result.
+/// One fetch at a time: callers wait for the fetch in progress and use its result, forced refreshes too (a
+/// burst of 401s from requests in flight reads the secret once, not once per request).
 #[derive(Debug)]
 pub struct SecretsManagerToken {
     client: OnceCell<aws_sdk_secretsmanager::Client>,
@@ -136,12 +137,13 @@ impl SecretsManagerToken {
 
 impl TokenSource for SecretsManagerToken {
     async fn token(&self, force_refresh: bool) -> Result<AccessToken, TokenError> {
+        let asked_at = Instant::now();
         let mut cached = self.cached.lock().await;
-        if !force_refresh
-            && let Some((token, fetched_at)) = cached.as_ref()
-            && fetched_at.elapsed() < self.ttl
-        {
-            return Ok(token.clone());
+        if let Some((token, fetched_at)) = cached.as_ref() {
+            let fresh = !force_refresh && fetched_at.elapsed() < self.ttl;
+            if fresh || *fetched_at > asked_at {
+                return Ok(token.clone());
+            }
         }
         let token = self.fetch().await?;
         *cached = Some((token.clone(), Instant::now()));

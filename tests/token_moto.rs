@@ -1,6 +1,12 @@
 //! The Secrets Manager token source against a real local Secrets Manager (moto), through the real SDK.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use aws_sdk_secretsmanager::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_secretsmanager::error::BoxError;
 
 use crate::support::moto::{Moto, unreachable_client};
 use pinterest_destination::token::{SecretsManagerToken, TokenError, TokenProvider, TokenSource};
@@ -106,6 +112,66 @@ async fn cached_within_ttl_until_forced() {
         "pina_second",
         "the refresh is cached"
     );
+}
+
+/// Counts the requests a Secrets Manager client sends.
+#[derive(Debug, Clone, Default)]
+struct CountRequests(Arc<AtomicUsize>);
+
+impl Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "CountRequests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn concurrent_forced_refreshes_read_the_secret_once() {
+    let moto = Moto::start().await;
+    moto.create_secret("pinterest/burst", "pina_first").await;
+    let count = CountRequests::default();
+    let config = moto
+        .client()
+        .config()
+        .to_builder()
+        .interceptor(count.clone())
+        .build();
+    let source = Arc::new(SecretsManagerToken::new(
+        aws_sdk_secretsmanager::Client::from_conf(config),
+        "pinterest/burst".to_owned(),
+        TTL,
+    ));
+    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+
+    // Eight requests in flight get a 401 at once after a rotation: each asks for a refresh.
+    moto.rotate_secret("pinterest/burst", "pina_second").await;
+    let mut refreshes = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let source = Arc::clone(&source);
+        refreshes.spawn(async move { source.token(true).await.map(|t| t.expose().to_owned()) });
+    }
+    while let Some(token) = refreshes.join_next().await {
+        assert_eq!(token.unwrap(), Ok("pina_second".to_owned()));
+    }
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        2,
+        "one read for the whole burst"
+    );
+
+    // A refresh asked for after that read reads again.
+    assert_eq!(source.token(true).await.unwrap().expose(), "pina_second");
+    assert_eq!(count.0.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
