@@ -1,6 +1,8 @@
 //! Normalisation and SHA-256 hashing of personal data (SPEC §6), one rule per field.
 
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::pinterest::model::Hashed;
 
@@ -38,11 +40,20 @@ type Rule = fn(&str, Option<&str>) -> Result<String, &'static str>;
 ///
 /// Blank input gives [`Omitted::Empty`], malformed input [`Omitted::Invalid`]. This is the
 /// value that [`hash`] hashes; it does not recognise already-hashed values (see [`hash`]).
+///
+/// Text is put in Unicode NFC first, so that a name typed with decomposed accents (`e` + U+0301)
+/// hashes as the same name typed with composed ones (`é`). `external_id` is the exception: an
+/// identifier is hashed byte for byte as the advertiser has it.
 pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result<String, Omitted> {
     let value = raw.trim();
     if value.is_empty() {
         return Err(Omitted::Empty);
     }
+    let value: Cow<'_, str> = if value.is_ascii() || field == HashedField::ExternalId {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(value.nfc().collect())
+    };
     let rule: Rule = match field {
         HashedField::Em | HashedField::Fn | HashedField::Ln | HashedField::HashedMaids => lower,
         HashedField::ExternalId => as_is,
@@ -54,7 +65,7 @@ pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result
         HashedField::Zp => zip,
         HashedField::Country => country_code,
     };
-    match rule(value, country) {
+    match rule(&value, country) {
         Ok(normalised) if normalised.is_empty() => {
             Err(Omitted::Invalid("nothing left after normalisation"))
         }
@@ -303,8 +314,8 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
-/// `ct`: lower-case, only Unicode letters and digits kept (`Saint-Étienne` → `saintétienne`).
-/// Decomposed accents (combining marks) are dropped, as no Unicode normalisation is done.
+/// `ct`: lower-case, only Unicode letters and digits kept (`Saint-Étienne` → `saintétienne`, written with a
+/// composed or a decomposed `É`: [`normalize`] composes it first).
 fn city(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
     let city: String = value
         .to_lowercase()
@@ -1193,6 +1204,31 @@ mod tests {
         assert_eq!(norm(Ln, "ÖZTÜRK", None), "öztürk");
         assert_eq!(norm(Ln, "Van der Berg", None), "van der berg");
         assert_eq!(norm(Fn, "ΣΩΚΡΆΤΗΣ", None), "σωκράτης");
+    }
+
+    #[test]
+    fn decomposed_accents_normalise_as_composed_ones() {
+        // `E` + U+0301 COMBINING ACUTE ACCENT, as some keyboards and copy-pastes produce it.
+        assert_eq!(norm(Fn, "E\u{301}lodie", None), "élodie");
+        assert_eq!(norm(Ct, "Saint-E\u{301}tienne", None), "saintétienne");
+        assert_eq!(norm(Ge, "fe\u{301}minin", None), "f");
+        assert_eq!(
+            norm(Em, "e\u{301}lodie@example.fr", None),
+            "élodie@example.fr"
+        );
+        for (field, decomposed, composed) in [
+            (Fn, "E\u{301}lodie", "Élodie"),
+            (Ln, "O\u{308}ztu\u{308}rk", "Öztürk"),
+            (Ct, "Saint-E\u{301}tienne", "Saint-Étienne"),
+        ] {
+            assert_eq!(
+                hash(field, decomposed, None),
+                hash(field, composed, None),
+                "{composed}"
+            );
+        }
+        // An identifier is hashed as the advertiser has it.
+        assert_eq!(norm(ExternalId, "E\u{301}-42", None), "E\u{301}-42");
     }
 
     #[test]
