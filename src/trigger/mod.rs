@@ -9,6 +9,7 @@ use crate::event::Value;
 use crate::mapping::Outcome;
 use crate::summary::Counters;
 use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider, TokenSource};
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -79,6 +80,19 @@ impl State {
         if let Sender::Pinterest(tokens) = &self.sender {
             let _ = tokens.token(false).await;
         }
+    }
+}
+
+/// Longest event id a log line quotes whole: ids are the client's, of any length, and a line is billed by size.
+const MAX_LOGGED_ID_CHARS: usize = 128;
+
+/// An event id as log lines quote it: `-` when absent, its first [`MAX_LOGGED_ID_CHARS`] characters and `…`
+/// when longer. (The API's per-event results give it whole.)
+fn logged_id(id: Option<&str>) -> Cow<'_, str> {
+    let id = id.unwrap_or("-");
+    match id.char_indices().nth(MAX_LOGGED_ID_CHARS) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &id[..cut])),
+        None => Cow::Borrowed(id),
     }
 }
 
@@ -163,7 +177,8 @@ impl Batch {
     pub fn map(&mut self, state: &State, event: &Value<'_>, now: i64) {
         let index = self.results.len();
         let mapping = state.settings.mapper.map(event, now);
-        let id = mapping.event_id.as_deref().unwrap_or("-");
+        let id = logged_id(mapping.event_id.as_deref());
+        let id = id.as_ref();
         for (warning, times) in distinct(&mapping.warnings) {
             if times == 1 {
                 tracing::warn!(event_id = id, "{warning}");
@@ -248,7 +263,8 @@ impl Batch {
             let mut outcomes = outcomes.into_iter();
             for index in sent_index {
                 let result = &mut results[index];
-                let id = result.event_id.as_deref().unwrap_or("-");
+                let id = logged_id(result.event_id.as_deref());
+                let id = id.as_ref();
                 match outcomes.next() {
                     Some(EventOutcome::Delivered) => {
                         result.status = Status::Delivered;
@@ -277,5 +293,20 @@ impl Batch {
             counters.count(result.status);
         }
         results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_event_ids_are_cut_in_log_lines() {
+        assert_eq!(logged_id(None), "-");
+        assert_eq!(logged_id(Some("ev-1")), "ev-1");
+        let exact = "é".repeat(MAX_LOGGED_ID_CHARS);
+        assert_eq!(logged_id(Some(&exact)), exact.as_str());
+        let long = format!("{exact}tail");
+        assert_eq!(logged_id(Some(&long)), format!("{exact}…"));
     }
 }
