@@ -7,6 +7,7 @@
 use serde_json_borrow::Number;
 pub use serde_json_borrow::Value;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 use time::format_description::well_known::Iso8601;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -76,6 +77,63 @@ pub fn parse(text: &str) -> Result<Value<'_>, serde_json::Error> {
 /// Like [`parse`], from bytes (which must be UTF-8).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Value<'_>, serde_json::Error> {
     serde_json::from_slice(bytes)
+}
+
+/// The warning for a text that [`parse_repairing`] repaired.
+pub const REPAIRED: &str = "lone UTF-16 surrogate escapes (half an emoji) replaced by U+FFFD";
+
+/// Like [`parse_bytes`], also accepting lone UTF-16 surrogate escapes (`"\ud83d"`: half an emoji, as
+/// JavaScript's `JSON.stringify` writes a string cut in the middle of one). The JSON grammar allows them
+/// (RFC 8259 §8.2) but they are no Unicode text and serde_json refuses them: when it does, each is replaced by
+/// `\ufffd` (U+FFFD, the replacement character) in a copy of `bytes` that `repaired` (empty when given) then
+/// holds, and the copy is parsed. `repaired` stays empty when the text needed no repair.
+pub fn parse_repairing<'a>(
+    bytes: &'a [u8],
+    repaired: &'a OnceCell<Vec<u8>>,
+) -> Result<Value<'a>, serde_json::Error> {
+    match parse_bytes(bytes) {
+        Ok(value) => Ok(value),
+        Err(error) => match replace_lone_surrogates(bytes) {
+            Some(copy) => parse_bytes(repaired.get_or_init(|| copy)),
+            None => Err(error),
+        },
+    }
+}
+
+/// `text` with every lone surrogate escape replaced by `\ufffd` (the same length, so error positions stay
+/// true), or `None` when there is none. A high surrogate followed by a low one is a pair and is kept.
+pub fn replace_lone_surrogates(text: &[u8]) -> Option<Vec<u8>> {
+    let unit = |at: usize| -> Option<u16> {
+        let hex = text.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let mut copy: Option<Vec<u8>> = None;
+    let mut at = 0;
+    while let Some(found) = text
+        .get(at..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+    {
+        let escape = at + found;
+        at = escape + 2; // a two-character escape (`\"`, `\\`, `\n`, ...) unless it is `\uXXXX`
+        let Some(code) = unit(escape) else { continue };
+        at = escape + 6;
+        let lone = match code {
+            0xD800..=0xDBFF => match unit(escape + 6) {
+                Some(0xDC00..=0xDFFF) => {
+                    at = escape + 12;
+                    false
+                }
+                _ => true,
+            },
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            copy.get_or_insert_with(|| text.to_vec())[escape + 2..escape + 6]
+                .copy_from_slice(b"fffd");
+        }
+    }
+    copy
 }
 
 /// Numbers the distinct parent prefixes of `paths` (`user` for `user.email` and `user.phone`), recording each
@@ -440,6 +498,44 @@ mod tests {
             bare.get(&email).map(serde_json::Value::from),
             Some(json!("a"))
         );
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_become_replacement_characters() {
+        let repair = |text: &str| {
+            replace_lone_surrogates(text.as_bytes()).map(|t| String::from_utf8(t).unwrap())
+        };
+        assert_eq!(repair(r#"["\ud800"]"#).as_deref(), Some(r#"["\ufffd"]"#));
+        assert_eq!(repair(r#"["\uDC00x"]"#).as_deref(), Some(r#"["\ufffdx"]"#));
+        // A backslash last (broken JSON, refused later anyway) ends the scan, keeping what was repaired.
+        assert_eq!(repair(r#"["\ud800"]\"#).as_deref(), Some(r#"["\ufffd"]\"#));
+        assert_eq!(
+            repair(r#"["\ud83d\ud83d\ude00", "\ude00"]"#).as_deref(),
+            Some(r#"["\ufffd\ud83d\ude00", "\ufffd"]"#)
+        );
+        // A pair, an escaped backslash before `ud800` (text, not an escape), other escapes: nothing to repair.
+        for fine in [
+            r#"["\ud83d\ude00"]"#,
+            r#"["\\ud800"]"#,
+            r#"["\"\n\u00e9"]"#,
+            r#"["\ud8"]"#,
+            "[]",
+        ] {
+            assert_eq!(repair(fine), None, "{fine}");
+        }
+
+        let text = br#"{"name": "Caf\u00e9 \ud83d", "ok": "\ud83d\ude00"}"#;
+        let repaired = OnceCell::new();
+        let value = parse_repairing(text, &repaired).unwrap();
+        assert_eq!(value.get("name").as_str(), Some("Café \u{fffd}"));
+        assert_eq!(value.get("ok").as_str(), Some("\u{1f600}"));
+        assert!(repaired.get().is_some());
+        let untouched = OnceCell::new();
+        assert!(parse_repairing(br#"{"a": "\u00e9"}"#, &untouched).is_ok());
+        assert!(untouched.get().is_none());
+        // Other faults stay errors.
+        assert!(parse_repairing(br#"{"a": "\ud800" oops}"#, &OnceCell::new()).is_err());
+        assert!(parse_repairing(b"{oops", &OnceCell::new()).is_err());
     }
 
     #[test]

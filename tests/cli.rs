@@ -59,6 +59,23 @@ fn maps_one_event_from_stdin_reproducibly() {
 }
 
 #[test]
+fn half_an_emoji_is_replaced_and_the_event_mapped() {
+    // `JSON.stringify` of a string cut inside an emoji: a lone high surrogate escape.
+    let mut event = good("a");
+    event["search_term"] = json!("caf");
+    let text = event.to_string().replace(r#""caf""#, r#""caf\ud83d""#);
+    let out = run(&["map", "--now", "1700000000"], text.as_bytes(), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let lines = lines(&out);
+    assert_eq!(lines[0]["status"], "mapped", "{lines:?}");
+    assert_eq!(
+        lines[0]["event"]["custom_data"]["search_string"],
+        "caf\u{fffd}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("replaced by U+FFFD"));
+}
+
+#[test]
 fn maps_an_array_in_order_with_every_status() {
     let input = json!([good("a"), {"event_name": "newsletter_optin"}, {"event_name": "purchase"}, good("d")]);
     let out = run(

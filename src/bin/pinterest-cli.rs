@@ -215,6 +215,11 @@ struct Line<'a> {
 }
 
 fn map_command(mapper: &Mapper, input: &[u8], now: i64) -> Result<(), Fatal> {
+    let repaired = event::replace_lone_surrogates(input);
+    if repaired.is_some() {
+        eprintln!("pinterest-cli: input: {}", event::REPAIRED);
+    }
+    let input = repaired.as_deref().unwrap_or(input);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for (index, parsed) in split_input(input).into_iter().enumerate() {

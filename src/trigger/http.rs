@@ -13,6 +13,7 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::json;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -40,12 +41,17 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
     }
 }
 
-/// The events of a body: one event, an array of events, or `{"events": [...]}`.
-fn decode_events(body: &[u8]) -> Result<Vec<Value<'_>>, String> {
+/// The events of a body: one event, an array of events, or `{"events": [...]}` (see
+/// [`event::parse_repairing`] for `repaired`).
+fn decode_events<'a>(
+    body: &'a [u8],
+    repaired: &'a OnceCell<Vec<u8>>,
+) -> Result<Vec<Value<'a>>, String> {
     if body.trim_ascii().is_empty() {
         return Err("body: empty".into());
     }
-    let value = event::parse_bytes(body).map_err(|e| format!("body: not JSON ({e})"))?;
+    let value =
+        event::parse_repairing(body, repaired).map_err(|e| format!("body: not JSON ({e})"))?;
     let events = match value {
         Value::Array(events) => events,
         Value::Object(object) => {
@@ -153,10 +159,14 @@ pub async fn handle(
         Ok(bytes) => bytes,
         Err(reply) => return refused(reply, counters),
     };
-    let events = match decode_events(&bytes) {
+    let repaired = OnceCell::new();
+    let events = match decode_events(&bytes, &repaired) {
         Ok(events) => events,
         Err(reason) => return refused(error(400, reason), counters),
     };
+    if repaired.get().is_some() {
+        tracing::warn!("body: {}", event::REPAIRED);
+    }
     if events.len() > MAX_EVENTS_PER_REQUEST {
         let reason = format!(
             "body: {} events; at most {MAX_EVENTS_PER_REQUEST} per request",
@@ -262,43 +272,40 @@ pub async fn handle_v2(
 mod tests {
     use super::*;
 
+    /// How many events `decode_events` finds in `body`.
+    fn decode(body: &[u8]) -> Result<usize, String> {
+        decode_events(body, &OnceCell::new()).map(|events| events.len())
+    }
+
     #[test]
     fn bodies_hold_one_event_an_array_or_an_events_object() {
-        assert_eq!(
-            decode_events(br#"{"event_name":"x"}"#).map(|e| e.len()),
-            Ok(1)
-        );
-        assert_eq!(
-            decode_events(br#"[{"a":1},{"b":2}]"#).map(|e| e.len()),
-            Ok(2)
-        );
-        assert_eq!(
-            decode_events(br#"{"events":[{"a":1},{"b":2},{"c":3}]}"#).map(|e| e.len()),
-            Ok(3)
-        );
-        assert_eq!(decode_events(b"[]"), Err("body: no events".into()));
-        assert_eq!(decode_events(b""), Err("body: empty".into()));
-        assert_eq!(decode_events(b" \r\n\t"), Err("body: empty".into()));
+        assert_eq!(decode(br#"{"event_name":"x"}"#), Ok(1));
+        assert_eq!(decode(br#"[{"a":1},{"b":2}]"#), Ok(2));
+        assert_eq!(decode(br#"{"events":[{"a":1},{"b":2},{"c":3}]}"#), Ok(3));
+        assert_eq!(decode(b"[]"), Err("body: no events".into()));
+        assert_eq!(decode(b""), Err("body: empty".into()));
+        assert_eq!(decode(b" \r\n\t"), Err("body: empty".into()));
         assert!(
-            decode_events(br#"{"events":{}}"#)
+            decode(br#"{"events":{}}"#)
                 .unwrap_err()
                 .contains("must be an array")
         );
         assert!(
-            decode_events(b"\"x\"")
+            decode(b"\"x\"")
                 .unwrap_err()
                 .contains("expected an event object")
         );
+        assert!(decode(b"nope").unwrap_err().starts_with("body: not JSON"));
         assert!(
-            decode_events(b"nope")
+            decode(b"\xff\xfe")
                 .unwrap_err()
                 .starts_with("body: not JSON")
         );
-        assert!(
-            decode_events(b"\xff\xfe")
-                .unwrap_err()
-                .starts_with("body: not JSON")
-        );
+        // Half an emoji, as JavaScript writes a string cut inside one: repaired, not refused.
+        let repaired = OnceCell::new();
+        let events = decode_events(br#"{"search_term": "caf\ud83d"}"#, &repaired).unwrap();
+        assert_eq!(events[0].get("search_term").as_str(), Some("caf\u{fffd}"));
+        assert!(repaired.get().is_some());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::event::{self, Value};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::SqsBatchResponse;
 use serde_json::Value as Json;
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use tokio::time::Instant;
 
@@ -69,8 +70,12 @@ enum RecordFailure {
     FifoGroup,
 }
 
-/// A record's body: the text of one event or of an array of events.
-fn decode_body(body: Option<&Json>) -> Result<Vec<Value<'_>>, String> {
+/// A record's body: the text of one event or of an array of events (see [`event::parse_repairing`] for
+/// `repaired`).
+fn decode_body<'a>(
+    body: Option<&'a Json>,
+    repaired: &'a OnceCell<Vec<u8>>,
+) -> Result<Vec<Value<'a>>, String> {
     let body = match body {
         None => "",
         Some(Json::String(text)) => text.trim(),
@@ -84,7 +89,7 @@ fn decode_body(body: Option<&Json>) -> Result<Vec<Value<'_>>, String> {
     if body.is_empty() {
         return Err("body: empty".to_owned());
     }
-    match event::parse(body) {
+    match event::parse_repairing(body.as_bytes(), repaired) {
         Ok(Value::Array(events)) => Ok(events),
         Ok(event @ Value::Object(_)) => Ok(vec![event]),
         Ok(_) => Err("body: expected an event object or an array of events".to_string()),
@@ -240,12 +245,16 @@ fn map_run(
     let bodies = records
         .iter()
         .map(|record| {
-            decode_body(record.body).map(|events| {
-                for event in &events {
-                    mapped.map(state, event, now);
-                }
-                events.len()
-            })
+            let repaired = OnceCell::new();
+            let events = decode_body(record.body, &repaired)?;
+            if repaired.get().is_some() {
+                let id = message_id(record).unwrap_or("-");
+                tracing::warn!(message_id = id, "body: {}", event::REPAIRED);
+            }
+            for event in &events {
+                mapped.map(state, event, now);
+            }
+            Ok(events.len())
         })
         .collect();
     (mapped, bodies)
@@ -290,12 +299,12 @@ mod tests {
 
     #[test]
     fn bodies_are_an_object_or_an_array() {
-        let count = |json: &Json| decode_body(Some(json)).map(|v| v.len());
+        let count = |json: &Json| decode_body(Some(json), &OnceCell::new()).map(|v| v.len());
         assert_eq!(count(&body(r#"{"a":1}"#)), Ok(1));
         assert_eq!(count(&body(r#" [{"a":1},{"b":2}] "#)), Ok(2));
         assert_eq!(count(&body("[]")), Ok(0));
         assert_eq!(
-            decode_body(None).map(|v| v.len()),
+            decode_body(None, &OnceCell::new()).map(|v| v.len()),
             Err("body: empty".to_string())
         );
         assert_eq!(count(&body("  ")), Err("body: empty".to_string()));
