@@ -82,19 +82,22 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Value<'_>, serde_json::Error> {
 /// The warning for a text that [`parse_repairing`] repaired.
 pub const REPAIRED: &str = "lone UTF-16 surrogate escapes (half an emoji) replaced by U+FFFD";
 
-/// Like [`parse_bytes`], also accepting lone UTF-16 surrogate escapes (`"\ud83d"`: half an emoji, as
+/// Like [`parse`], also accepting lone UTF-16 surrogate escapes (`"\ud83d"`: half an emoji, as
 /// JavaScript's `JSON.stringify` writes a string cut in the middle of one). The JSON grammar allows them
 /// (RFC 8259 §8.2) but they are no Unicode text and serde_json refuses them: when it does, each is replaced by
-/// `\ufffd` (U+FFFD, the replacement character) in a copy of `bytes` that `repaired` (empty when given) then
+/// `\ufffd` (U+FFFD, the replacement character) in a copy of `text` that `repaired` (empty when given) then
 /// holds, and the copy is parsed. `repaired` stays empty when the text needed no repair.
 pub fn parse_repairing<'a>(
-    bytes: &'a [u8],
-    repaired: &'a OnceCell<Vec<u8>>,
+    text: &'a str,
+    repaired: &'a OnceCell<String>,
 ) -> Result<Value<'a>, serde_json::Error> {
-    match parse_bytes(bytes) {
+    match parse(text) {
         Ok(value) => Ok(value),
-        Err(error) => match replace_lone_surrogates(bytes) {
-            Some(copy) => parse_bytes(repaired.get_or_init(|| copy)),
+        // The copy differs from `text` by ASCII digits only, so it is UTF-8 too.
+        Err(error) => match replace_lone_surrogates(text.as_bytes())
+            .and_then(|copy| String::from_utf8(copy).ok())
+        {
+            Some(copy) => parse(repaired.get_or_init(|| copy)),
             None => Err(error),
         },
     }
@@ -524,18 +527,18 @@ mod tests {
             assert_eq!(repair(fine), None, "{fine}");
         }
 
-        let text = br#"{"name": "Caf\u00e9 \ud83d", "ok": "\ud83d\ude00"}"#;
+        let text = r#"{"name": "Caf\u00e9 \ud83d", "ok": "\ud83d\ude00"}"#;
         let repaired = OnceCell::new();
         let value = parse_repairing(text, &repaired).unwrap();
         assert_eq!(value.get("name").as_str(), Some("Café \u{fffd}"));
         assert_eq!(value.get("ok").as_str(), Some("\u{1f600}"));
         assert!(repaired.get().is_some());
         let untouched = OnceCell::new();
-        assert!(parse_repairing(br#"{"a": "\u00e9"}"#, &untouched).is_ok());
+        assert!(parse_repairing(r#"{"a": "\u00e9"}"#, &untouched).is_ok());
         assert!(untouched.get().is_none());
         // Other faults stay errors.
-        assert!(parse_repairing(br#"{"a": "\ud800" oops}"#, &OnceCell::new()).is_err());
-        assert!(parse_repairing(b"{oops", &OnceCell::new()).is_err());
+        assert!(parse_repairing(r#"{"a": "\ud800" oops}"#, &OnceCell::new()).is_err());
+        assert!(parse_repairing("{oops", &OnceCell::new()).is_err());
     }
 
     #[test]

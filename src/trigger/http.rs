@@ -45,13 +45,18 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
 /// [`event::parse_repairing`] for `repaired`).
 fn decode_events<'a>(
     body: &'a [u8],
-    repaired: &'a OnceCell<Vec<u8>>,
+    repaired: &'a OnceCell<String>,
 ) -> Result<Vec<Value<'a>>, String> {
     if body.trim_ascii().is_empty() {
         return Err("body: empty".into());
     }
-    let value =
-        event::parse_repairing(body, repaired).map_err(|e| format!("body: not JSON ({e})"))?;
+    // Text already checked as UTF-8 is parsed without checking each string again; serde_json names where
+    // invalid UTF-8 is.
+    let value = match std::str::from_utf8(body) {
+        Ok(text) => event::parse_repairing(text, repaired),
+        Err(_) => event::parse_bytes(body),
+    }
+    .map_err(|e| format!("body: not JSON ({e})"))?;
     let events = match value {
         Value::Array(events) => events,
         Value::Object(object) => {

@@ -74,7 +74,7 @@ enum RecordFailure {
 /// `repaired`).
 fn decode_body<'a>(
     body: Option<&'a Json>,
-    repaired: &'a OnceCell<Vec<u8>>,
+    repaired: &'a OnceCell<String>,
 ) -> Result<Vec<Value<'a>>, String> {
     let body = match body {
         None => "",
@@ -89,7 +89,7 @@ fn decode_body<'a>(
     if body.is_empty() {
         return Err("body: empty".to_owned());
     }
-    match event::parse_repairing(body.as_bytes(), repaired) {
+    match event::parse_repairing(body, repaired) {
         Ok(Value::Array(events)) => Ok(events),
         Ok(event @ Value::Object(_)) => Ok(vec![event]),
         Ok(_) => Err("body: expected an event object or an array of events".to_string()),
