@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::pinterest::client::EventsEndpoint;
 use crate::pinterest::retry::{Decision, EventResult, EventStatus, truncate};
-use crate::token::TokenSource;
+use crate::token::{AccessToken, TokenSource};
 
 pub use crate::pinterest::client::http_client;
 
@@ -140,7 +140,7 @@ pub async fn deliver<T: TokenSource>(
     };
     // Read the token once up front: when it is unavailable, every request would wait for the same
     // failing read in turn; this way the events fail at once, with one log line.
-    let token_problem = match tokio::time::timeout_at(run.stop, tokens.token(false)).await {
+    let token_problem = match tokio::time::timeout_at(run.stop, tokens.token(None)).await {
         Ok(Ok(_)) => None,
         Ok(Err(error)) => Some(format!("access token unavailable: {error}")),
         Err(_) => Some("access token not read before the Lambda deadline".to_owned()),
@@ -259,7 +259,7 @@ impl<T: TokenSource> Run<'_, T> {
         }
         let mut attempt: u32 = 0;
         let mut backoffs: u32 = 0;
-        let mut refresh_token = false;
+        let mut refused: Option<AccessToken> = None;
         let mut token_refreshed = false;
         let mut last_reason = String::from("not sent: the Lambda deadline was too near");
         loop {
@@ -267,7 +267,8 @@ impl<T: TokenSource> Run<'_, T> {
                 return Sent::Failed(last_reason);
             }
             let token =
-                match tokio::time::timeout_at(self.stop, self.tokens.token(refresh_token)).await {
+                match tokio::time::timeout_at(self.stop, self.tokens.token(refused.as_ref())).await
+                {
                     Ok(Ok(token)) => token,
                     Ok(Err(error)) => {
                         tracing::warn!(
@@ -284,7 +285,7 @@ impl<T: TokenSource> Run<'_, T> {
                         );
                     }
                 };
-            refresh_token = false;
+            refused = None;
             let budget = self.stop.saturating_duration_since(Instant::now());
             let clipped = budget < self.cfg.request_timeout;
             let timeout = self.cfg.request_timeout.min(budget);
@@ -328,7 +329,7 @@ impl<T: TokenSource> Run<'_, T> {
                         attempt,
                         "token refused; re-reading it and retrying once"
                     );
-                    refresh_token = true;
+                    refused = Some(token.clone());
                     token_refreshed = true;
                     last_reason = "HTTP 401: Pinterest refused the access token".to_owned();
                 }

@@ -61,11 +61,12 @@ pub fn is_bearer_token(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Something that hands out the access token. `force_refresh` bypasses any cache (used after a 401).
+/// Something that hands out the access token. `refused` is a token Pinterest has just refused (a 401): a source
+/// with a cache then reads the token again, unless its cache already holds another one (read since).
 pub trait TokenSource: Send + Sync {
     fn token(
         &self,
-        force_refresh: bool,
+        refused: Option<&AccessToken>,
     ) -> impl Future<Output = Result<AccessToken, TokenError>> + Send;
 }
 
@@ -74,14 +75,15 @@ pub trait TokenSource: Send + Sync {
 pub struct StaticToken(pub AccessToken);
 
 impl TokenSource for StaticToken {
-    async fn token(&self, _force_refresh: bool) -> Result<AccessToken, TokenError> {
+    async fn token(&self, _refused: Option<&AccessToken>) -> Result<AccessToken, TokenError> {
         Ok(self.0.clone())
     }
 }
 
 /// The token read from a Secrets Manager secret, cached for `ttl` across invocations.
-/// One fetch at a time: callers wait for the fetch in progress and use its result, forced refreshes too (a
-/// burst of 401s from requests in flight reads the secret once, not once per request).
+/// One fetch at a time: callers wait for the fetch in progress and use its result. After a 401 the secret is
+/// read again only while the cache still holds the refused token: a burst of 401s from the requests in flight
+/// reads it once, and a read that raced the rotation (and got the old token) is not taken for a fresh one.
 #[derive(Debug)]
 pub struct SecretsManagerToken {
     client: OnceCell<aws_sdk_secretsmanager::Client>,
@@ -136,12 +138,14 @@ impl SecretsManagerToken {
 }
 
 impl TokenSource for SecretsManagerToken {
-    async fn token(&self, force_refresh: bool) -> Result<AccessToken, TokenError> {
-        let asked_at = Instant::now();
+    async fn token(&self, refused: Option<&AccessToken>) -> Result<AccessToken, TokenError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, fetched_at)) = cached.as_ref() {
-            let fresh = !force_refresh && fetched_at.elapsed() < self.ttl;
-            if fresh || *fetched_at > asked_at {
+            let usable = match refused {
+                Some(refused) => token != refused,
+                None => fetched_at.elapsed() < self.ttl,
+            };
+            if usable {
                 return Ok(token.clone());
             }
         }
@@ -159,10 +163,10 @@ pub enum TokenProvider {
 }
 
 impl TokenSource for TokenProvider {
-    async fn token(&self, force_refresh: bool) -> Result<AccessToken, TokenError> {
+    async fn token(&self, refused: Option<&AccessToken>) -> Result<AccessToken, TokenError> {
         match self {
-            Self::Static(source) => source.token(force_refresh).await,
-            Self::SecretsManager(source) => source.token(force_refresh).await,
+            Self::Static(source) => source.token(refused).await,
+            Self::SecretsManager(source) => source.token(refused).await,
         }
     }
 }

@@ -89,8 +89,8 @@ impl RefreshingTokens {
 }
 
 impl TokenSource for RefreshingTokens {
-    async fn token(&self, force_refresh: bool) -> Result<AccessToken, TokenError> {
-        if force_refresh {
+    async fn token(&self, refused: Option<&AccessToken>) -> Result<AccessToken, TokenError> {
+        if refused.is_some() {
             self.forced.fetch_add(1, Ordering::SeqCst);
             Ok(AccessToken::new(self.refreshed.to_owned()))
         } else {
@@ -102,7 +102,7 @@ impl TokenSource for RefreshingTokens {
 struct BrokenTokens;
 
 impl TokenSource for BrokenTokens {
-    async fn token(&self, _force_refresh: bool) -> Result<AccessToken, TokenError> {
+    async fn token(&self, _refused: Option<&AccessToken>) -> Result<AccessToken, TokenError> {
         Err(TokenError::Unavailable("dispatch failure".to_owned()))
     }
 }

@@ -13,10 +13,10 @@ use pinterest_destination::token::{SecretsManagerToken, TokenError, TokenProvide
 
 const TTL: Duration = Duration::from_secs(300);
 
-async fn read(moto: &Moto, secret_id: &str, force_refresh: bool) -> Result<String, TokenError> {
+async fn read(moto: &Moto, secret_id: &str) -> Result<String, TokenError> {
     let source = SecretsManagerToken::new(moto.client(), secret_id.to_owned(), TTL);
     source
-        .token(force_refresh)
+        .token(None)
         .await
         .map(|token| token.expose().to_owned())
 }
@@ -27,7 +27,7 @@ async fn raw_token() {
     moto.create_secret("pinterest/raw", "  pina_raw_token\n")
         .await;
     assert_eq!(
-        read(&moto, "pinterest/raw", false).await,
+        read(&moto, "pinterest/raw").await,
         Ok("pina_raw_token".to_owned())
     );
 }
@@ -45,7 +45,7 @@ async fn json_token() {
         "pinterest/json".to_owned(),
         TTL,
     ));
-    let token = provider.token(false).await.unwrap();
+    let token = provider.token(None).await.unwrap();
     assert_eq!(token.expose(), "pina_json_token");
     assert_eq!(format!("{token:?} {token}"), "**REDACTED** **REDACTED**");
 }
@@ -54,7 +54,7 @@ async fn json_token() {
 async fn missing_secret_is_an_error() {
     let moto = Moto::start().await;
     assert_eq!(
-        read(&moto, "pinterest/absent", false).await,
+        read(&moto, "pinterest/absent").await,
         Err(TokenError::NotFound)
     );
 }
@@ -63,10 +63,7 @@ async fn missing_secret_is_an_error() {
 async fn empty_secret_is_an_error() {
     let moto = Moto::start().await;
     moto.create_secret("pinterest/blank", "   ").await;
-    assert_eq!(
-        read(&moto, "pinterest/blank", false).await,
-        Err(TokenError::Empty)
-    );
+    assert_eq!(read(&moto, "pinterest/blank").await, Err(TokenError::Empty));
 }
 
 #[tokio::test]
@@ -74,7 +71,7 @@ async fn json_without_access_token_is_an_error() {
     let moto = Moto::start().await;
     moto.create_secret("pinterest/other", r#"{"token": "pina_misnamed"}"#)
         .await;
-    let error = read(&moto, "pinterest/other", false).await.unwrap_err();
+    let error = read(&moto, "pinterest/other").await.unwrap_err();
     assert_eq!(error, TokenError::NoAccessToken);
     assert!(!error.to_string().contains("pina_misnamed"));
 }
@@ -83,7 +80,7 @@ async fn json_without_access_token_is_an_error() {
 async fn unreachable_secrets_manager_is_an_error() {
     let (client, _reserved_port) = unreachable_client();
     let source = SecretsManagerToken::new(client, "pinterest/any".to_owned(), TTL);
-    let error = source.token(false).await.unwrap_err();
+    let error = source.token(None).await.unwrap_err();
     assert!(matches!(error, TokenError::Unavailable(_)), "{error:?}");
     assert!(error.to_string().contains("dispatch failure"), "{error}");
 }
@@ -93,22 +90,23 @@ async fn cached_within_ttl_until_forced() {
     let moto = Moto::start().await;
     moto.create_secret("pinterest/rotating", "pina_first").await;
     let source = SecretsManagerToken::new(moto.client(), "pinterest/rotating".to_owned(), TTL);
-    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+    let first = source.token(None).await.unwrap();
+    assert_eq!(first.expose(), "pina_first");
 
     moto.rotate_secret("pinterest/rotating", "pina_second")
         .await;
     assert_eq!(
-        source.token(false).await.unwrap().expose(),
+        source.token(None).await.unwrap().expose(),
         "pina_first",
         "cached value within the TTL"
     );
     assert_eq!(
-        source.token(true).await.unwrap().expose(),
+        source.token(Some(&first)).await.unwrap().expose(),
         "pina_second",
-        "forced refresh reads the secret"
+        "a refused token makes it read the secret"
     );
     assert_eq!(
-        source.token(false).await.unwrap().expose(),
+        source.token(None).await.unwrap().expose(),
         "pina_second",
         "the refresh is cached"
     );
@@ -135,7 +133,7 @@ impl Intercept for CountRequests {
 }
 
 #[tokio::test]
-async fn concurrent_forced_refreshes_read_the_secret_once() {
+async fn a_burst_of_401s_reads_the_secret_once() {
     let moto = Moto::start().await;
     moto.create_secret("pinterest/burst", "pina_first").await;
     let count = CountRequests::default();
@@ -150,15 +148,21 @@ async fn concurrent_forced_refreshes_read_the_secret_once() {
         "pinterest/burst".to_owned(),
         TTL,
     ));
-    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+    let first = source.token(None).await.unwrap();
+    assert_eq!(first.expose(), "pina_first");
     assert_eq!(count.0.load(Ordering::SeqCst), 1);
 
-    // Eight requests in flight get a 401 at once after a rotation: each asks for a refresh.
+    // Eight requests in flight get a 401 at once after a rotation: each asks for another token.
     moto.rotate_secret("pinterest/burst", "pina_second").await;
     let mut refreshes = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let source = Arc::clone(&source);
-        refreshes.spawn(async move { source.token(true).await.map(|t| t.expose().to_owned()) });
+        let (source, first) = (Arc::clone(&source), first.clone());
+        refreshes.spawn(async move {
+            source
+                .token(Some(&first))
+                .await
+                .map(|t| t.expose().to_owned())
+        });
     }
     while let Some(token) = refreshes.join_next().await {
         assert_eq!(token.unwrap(), Ok("pina_second".to_owned()));
@@ -169,8 +173,15 @@ async fn concurrent_forced_refreshes_read_the_secret_once() {
         "one read for the whole burst"
     );
 
-    // A refresh asked for after that read reads again.
-    assert_eq!(source.token(true).await.unwrap().expose(), "pina_second");
+    // A request that was still in flight with the old token gets its 401 later: the new one is already there.
+    let second = source.token(Some(&first)).await.unwrap();
+    assert_eq!(second.expose(), "pina_second");
+    assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    // The new token refused in turn: read again.
+    assert_eq!(
+        source.token(Some(&second)).await.unwrap().expose(),
+        "pina_second"
+    );
     assert_eq!(count.0.load(Ordering::SeqCst), 3);
 }
 
@@ -183,10 +194,10 @@ async fn ttl_expiry_reads_again() {
         "pinterest/short".to_owned(),
         Duration::from_millis(300),
     );
-    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+    assert_eq!(source.token(None).await.unwrap().expose(), "pina_first");
 
     moto.rotate_secret("pinterest/short", "pina_second").await;
-    assert_eq!(source.token(false).await.unwrap().expose(), "pina_first");
+    assert_eq!(source.token(None).await.unwrap().expose(), "pina_first");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(source.token(false).await.unwrap().expose(), "pina_second");
+    assert_eq!(source.token(None).await.unwrap().expose(), "pina_second");
 }

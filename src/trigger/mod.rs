@@ -78,7 +78,7 @@ impl State {
     /// that the first delivery finds it there). A failure is not reported here: delivery reads it again.
     pub async fn prefetch_token(&self) {
         if let Sender::Pinterest(tokens) = &self.sender {
-            let _ = tokens.token(false).await;
+            let _ = tokens.token(None).await;
         }
     }
 }
