@@ -331,18 +331,19 @@ pub fn decimal(value: &Value<'_>) -> Result<String, Unreadable> {
     }
 }
 
-/// Largest magnitude below which every whole number has an exact `f64` (2^53).
-const EXACT_FLOAT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+/// Magnitude (2^52) from which an `f64` has no fraction bits: a fraction written in the text is already lost
+/// (`4503599627370496.5` reads as `4503599627370496`), and from 2^53 whole numbers too.
+const FLOAT_WITHOUT_FRACTION: f64 = 4_503_599_627_370_496.0;
 
 /// A JSON number read as text (an id, a phone number, a ZIP code): integers as written, a whole float without
-/// its `.0` (`33612345678.0` → `33612345678`), other floats in their shortest form. A whole number too large for
-/// a float to hold exactly is refused: its digits are already lost (`123456789012345678901` reads as
+/// its `.0` (`33612345678.0` → `33612345678`), other floats in their shortest form. A number too large for a
+/// float to hold exactly is refused: its digits are already lost (`123456789012345678901` reads as
 /// `1.2345678901234568e20`), and two ids would become one.
 fn number_as_text(n: &Number) -> Result<String, Unreadable> {
     if n.is_f64() {
         let float = n.as_f64().unwrap_or_default();
         if float.fract() == 0.0 {
-            return if float.abs() < EXACT_FLOAT_INTEGERS {
+            return if float.abs() < FLOAT_WITHOUT_FRACTION {
                 Ok((float as i64).to_string())
             } else {
                 Err(Unreadable::Invalid(
@@ -384,10 +385,12 @@ pub fn timestamp(value: &Value<'_>) -> Result<i64, Unreadable> {
             .ok_or(Unreadable::Invalid("a number out of range for a timestamp"))?,
         Value::Str(s) => {
             let t = s.trim();
-            match (t.parse::<i64>(), t.parse::<f64>()) {
-                (Ok(n), _) => n,
-                (_, Ok(x)) if x.is_finite() && x.abs() < 9.0e18 => x.floor() as i64,
-                _ => return iso8601(t),
+            match t.parse::<i64>() {
+                Ok(n) => n,
+                Err(_) => match t.parse::<f64>() {
+                    Ok(x) if x.is_finite() && x.abs() < 9.0e18 => x.floor() as i64,
+                    _ => return iso8601(t),
+                },
             }
         }
         _ => {
@@ -556,16 +559,18 @@ mod tests {
             ("1e3", "1000"),
             ("18446744073709551615", "18446744073709551615"),
             ("-9223372036854775808", "-9223372036854775808"),
-            ("9007199254740991.0", "9007199254740991"),
+            ("4503599627370495.0", "4503599627370495"),
         ] {
             let value = OwnedValue::from_string(json.to_owned()).unwrap();
             assert_eq!(text(value.get_value()), Ok(Some(expected.into())), "{json}");
         }
-        // Past u64 (or a whole float of 2^53 and more) the digits are lost: refused, not rounded.
+        // Past u64 (or a float of 2^52 and more) digits are lost: refused, not rounded.
         for json in [
             "123456789012345678901",
             "-9223372036854775809",
-            "9007199254740992.0",
+            "4503599627370496.0",
+            "4503599627370496.5",
+            "9007199254740993.0",
             "1e300",
         ] {
             let value = OwnedValue::from_string(json.to_owned()).unwrap();

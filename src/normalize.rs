@@ -347,8 +347,8 @@ const US_ZIP_COUNTRIES: &[&str] = &["as", "gu", "mp", "pr", "us", "vi"];
 const ZIP_MAX_LEN: usize = 12;
 
 /// `zp`: lower-case, spaces and dashes removed, only ASCII letters and digits. US ZIP codes
-/// (country `us` or a US territory, or with an unknown country a `NNNNN-NNNN`/`NNNNNNNNN`
-/// ZIP+4) are cut to their first five digits; a US ZIP must have 5 or 9 digits.
+/// (country `us` or a US territory, or with an unknown country a ZIP+4: see
+/// [`looks_like_zip_plus_four`]) are cut to their first five digits; a US ZIP must have 5 or 9 digits.
 fn zip(value: &str, country: Option<&str>) -> Result<String, &'static str> {
     let compact: String = value
         .to_lowercase()
@@ -385,16 +385,16 @@ fn is_zip_separator(c: char) -> bool {
 
 /// `NNNNNNNNN`, or `NNNNN` and `NNNN` apart (`94025-1234`, `94025 1234`, `94025 – 1234`).
 fn looks_like_zip_plus_four(value: &str) -> bool {
-    let parts: Vec<&str> = value
+    let mut parts = value
         .split(is_zip_separator)
-        .filter(|part| !part.is_empty())
-        .collect();
-    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-    parts.iter().all(|part| digits(part))
-        && matches!(
-            parts.iter().map(|part| part.len()).collect::<Vec<_>>()[..],
-            [9] | [5, 4]
-        )
+        .filter(|part| !part.is_empty());
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(zip), None, None) => digits(zip, 9),
+        (Some(zip), Some(plus_four), None) => digits(zip, 5) && digits(plus_four, 4),
+        _ => false,
+    }
 }
 
 /// `country`: ISO-3166-1 alpha-2, lower-case. Accepts an alpha-2 letter pair (`UK`, reserved

@@ -575,18 +575,29 @@ async fn api_body_over_the_limit_gets_413() {
     );
     assert_eq!(fake.requests().len(), 1);
 
-    // 5 001 tiny events fit 1 MiB but their results would not fit Lambda's 6 MB answer: refused whole.
-    let state = crate::triggers::state(&fake, &[]).await;
-    let many = format!("[{}]", vec!["{}"; 5001].join(","));
+    // The answer must fit Lambda's 6 MB whatever the body: at most 2000 events, ids cut to 128 characters.
+    let state = crate::triggers::state(&fake, &[("PINTEREST_MAX_BODY_BYTES", "6291456")]).await;
+    let many = format!("[{}]", vec!["{}"; 2001].join(","));
     assert_error(
         &answer(&invoke(&state, rest(&many), BUDGET).await),
         413,
-        "body: 5001 events; at most 5000 per request",
+        "body: 2001 events; at most 2000 per request",
     );
-    let most = format!("[{}]", vec!["{}"; 5000].join(","));
-    let answer = answer(&invoke(&state, rest(&most), BUDGET).await);
+    let long_id = json!({"event_name": "purchase", "context": {"event_id": "x".repeat(2900)}});
+    let most = format!("[{}]", vec![long_id.to_string(); 2000].join(","));
+    assert!(most.len() > 5_800_000, "{}", most.len());
+    let reply = invoke(&state, rest(&most), BUDGET).await;
+    let answer = answer(&reply);
     assert_eq!(answer.status, 422);
-    assert_eq!(answer.body["rejected"], 5000);
+    assert_eq!(answer.body["rejected"], 2000);
+    assert_eq!(
+        answer.body["results"][1999]["event_id"],
+        format!("{}…", "x".repeat(128))
+    );
+    let size = serde_json::to_string(reply.response.as_ref().expect("an answer"))
+        .expect("JSON")
+        .len();
+    assert!(size < 1_500_000, "{size}");
     assert_eq!(fake.requests().len(), 1);
 }
 

@@ -39,14 +39,21 @@ pub fn derive(event: &Value<'_>) -> (ActionSource, bool) {
     }
 }
 
-/// Android or iOS from an OS name, device type or user agent, by whole words (`KaiOS` is not iOS).
+/// Android or iOS from an OS name, device type or user agent, by the start of a word (`AndroidTV`, `iPhone14,2`,
+/// `iPadOS`, `iOS17`), so that `KaiOS` is not iOS.
 fn app_platform(hint: &str) -> Option<ActionSource> {
     let hint = hint.to_ascii_lowercase();
     let mut words = hint.split(|c: char| !c.is_ascii_alphanumeric());
     words.find_map(|word| {
+        let ios = ["iphone", "ipad", "ipod"]
+            .iter()
+            .any(|p| word.starts_with(p))
+            || word
+                .strip_prefix("ios")
+                .is_some_and(|version| version.bytes().all(|b| b.is_ascii_digit()));
         if word.starts_with("android") {
             Some(ActionSource::AppAndroid)
-        } else if matches!(word, "ios" | "ipados" | "iphone" | "ipad" | "ipod") {
+        } else if ios {
             Some(ActionSource::AppIos)
         } else {
             None
@@ -94,6 +101,16 @@ mod tests {
                 Some(ActionSource::AppAndroid),
             ),
             ("AndroidTV", Some(ActionSource::AppAndroid)),
+            ("iPhone14,2", Some(ActionSource::AppIos)),
+            ("iPad13,4", Some(ActionSource::AppIos)),
+            ("iOS17", Some(ActionSource::AppIos)),
+            ("iPhoneOS", Some(ActionSource::AppIos)),
+            ("iPadOS", Some(ActionSource::AppIos)),
+            (
+                "MyApp/1.0 (iPhone14,5; iOS 17.1)",
+                Some(ActionSource::AppIos),
+            ),
+            ("iosapp", None),
             ("KaiOS", None),
             (
                 "Mozilla/5.0 (Mobile; LYF/F300B; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5",

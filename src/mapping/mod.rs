@@ -387,8 +387,8 @@ impl Mapper {
     fn click_id<'a>(&self, r: &mut Reader<'a>) -> Option<Text<'a>> {
         r.text(Field::ClickId)
             .or_else(|| {
-                first_string(r.event, self.sources.of(Field::EventSourceUrl))
-                    .and_then(click_id::from_url)
+                r.text_quietly(Field::EventSourceUrl)
+                    .and_then(|url| click_id::from_url(&url))
                     .map(Cow::Owned)
             })
             .or_else(|| {
@@ -526,7 +526,7 @@ fn currency<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {
     }
 }
 
-/// The first non-blank string at `paths`: the event's one page URL, or its one cookie header (SPEC §2).
+/// The first non-blank string at `paths`: the event's one cookie header (SPEC §2).
 fn first_string<'a>(event: &'a Value<'a>, paths: &[Path]) -> Option<&'a str> {
     paths
         .iter()

@@ -518,6 +518,15 @@ fn click_id_from_partners_then_url_then_cookie() {
         json!(url),
     );
     assert_eq!(mapped(&e)["user_data"]["click_id"], "from-url");
+    // Whatever event_source_url took (a number is read as text), the click id comes from that URL only.
+    let e = with(
+        with(base(), "context.page.url", json!(42)),
+        "url",
+        json!(url),
+    );
+    let out = mapped(&e);
+    assert_eq!(out["event_source_url"], "42");
+    assert!(out["user_data"].get("click_id").is_none(), "{out}");
     let e = with(
         with(base(), "context.device.cookie", json!("_other=x")),
         "context.cookie",

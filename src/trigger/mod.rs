@@ -83,14 +83,14 @@ impl State {
     }
 }
 
-/// Longest event id a log line quotes whole: ids are the client's, of any length, and a line is billed by size.
-const MAX_LOGGED_ID_CHARS: usize = 128;
+/// Longest event id quoted whole in a log line or an API result: ids are the client's, of any length (the
+/// Pinterest schema sets none), a log line is billed by size and an answer must fit Lambda's 6 MB.
+const MAX_QUOTED_ID_CHARS: usize = 128;
 
-/// An event id as log lines quote it: `-` when absent, its first [`MAX_LOGGED_ID_CHARS`] characters and `…`
-/// when longer. (The API's per-event results give it whole.)
-fn logged_id(id: Option<&str>) -> Cow<'_, str> {
-    let id = id.unwrap_or("-");
-    match id.char_indices().nth(MAX_LOGGED_ID_CHARS) {
+/// An event id as log lines and API results quote it: its first [`MAX_QUOTED_ID_CHARS`] characters and `…`
+/// when longer.
+fn short_id(id: &str) -> Cow<'_, str> {
+    match id.char_indices().nth(MAX_QUOTED_ID_CHARS) {
         Some((cut, _)) => Cow::Owned(format!("{}…", &id[..cut])),
         None => Cow::Borrowed(id),
     }
@@ -177,7 +177,7 @@ impl Batch {
     pub fn map(&mut self, state: &State, event: &Value<'_>, now: i64) {
         let index = self.results.len();
         let mapping = state.settings.mapper.map(event, now);
-        let id = logged_id(mapping.event_id.as_deref());
+        let id = short_id(mapping.event_id.as_deref().unwrap_or("-"));
         let id = id.as_ref();
         for (warning, times) in distinct(&mapping.warnings) {
             if times == 1 {
@@ -263,7 +263,7 @@ impl Batch {
             let mut outcomes = outcomes.into_iter();
             for index in sent_index {
                 let result = &mut results[index];
-                let id = logged_id(result.event_id.as_deref());
+                let id = short_id(result.event_id.as_deref().unwrap_or("-"));
                 let id = id.as_ref();
                 match outcomes.next() {
                     Some(EventOutcome::Delivered) => {
@@ -301,12 +301,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_event_ids_are_cut_in_log_lines() {
-        assert_eq!(logged_id(None), "-");
-        assert_eq!(logged_id(Some("ev-1")), "ev-1");
-        let exact = "é".repeat(MAX_LOGGED_ID_CHARS);
-        assert_eq!(logged_id(Some(&exact)), exact.as_str());
+    fn long_event_ids_are_cut_where_quoted() {
+        assert_eq!(short_id("ev-1"), "ev-1");
+        let exact = "é".repeat(MAX_QUOTED_ID_CHARS);
+        assert_eq!(short_id(&exact), exact.as_str());
         let long = format!("{exact}tail");
-        assert_eq!(logged_id(Some(&long)), format!("{exact}…"));
+        assert_eq!(short_id(&long), format!("{exact}…"));
     }
 }
