@@ -404,16 +404,18 @@ impl<T: TokenSource> Run<'_, T> {
             .into_iter()
             .enumerate()
             .map(|(offset, result)| {
+                let event = self.events.get(first_index + offset);
+                let about_event = |text: &str| redact(text, event.map_or("", String::as_str));
                 if let Some(warning) = result.warning_message.filter(|w| !w.is_empty()) {
                     warnings
-                        .entry(warning)
+                        .entry(about_event(&warning))
                         .or_insert((first_index + offset, 0))
                         .1 += 1;
                 }
                 match result.status {
                     EventStatus::Processed => EventOutcome::Delivered,
                     EventStatus::Failed => EventOutcome::Rejected(match result.error_message {
-                        Some(message) if !message.is_empty() => truncate(&message),
+                        Some(message) if !message.is_empty() => truncate(&about_event(&message)),
                         _ => "Pinterest reported the event as failed, without a message".to_owned(),
                     }),
                 }
@@ -431,6 +433,33 @@ impl<T: TokenSource> Run<'_, T> {
     }
 }
 
+/// Shortest value [`redact`] looks for.
+const REDACTED_MIN_CHARS: usize = 6;
+
+/// Pinterest's text about one event (`event_json`, as sent) with the values that event sent in clear (IP, user
+/// agent, click id, page URL) replaced by `[redacted]`: a message that quotes them must not carry them into a
+/// log line. Longer values first, so that a URL holding the click id goes whole.
+fn redact(text: &str, event_json: &str) -> String {
+    let Ok(event) = serde_json::from_str::<serde_json::Value>(event_json) else {
+        return text.to_owned();
+    };
+    let mut clear: Vec<&str> = [
+        "/user_data/client_ip_address",
+        "/user_data/client_user_agent",
+        "/user_data/click_id",
+        "/event_source_url",
+    ]
+    .iter()
+    .filter_map(|pointer| event.pointer(pointer)?.as_str())
+    // A value shorter than an IPv4 address would also match words of the message; it identifies no one.
+    .filter(|value| value.chars().count() >= REDACTED_MIN_CHARS)
+    .collect();
+    clear.sort_by_key(|value| std::cmp::Reverse(value.len()));
+    clear.into_iter().fold(text.to_owned(), |text, value| {
+        text.replace(value, "[redacted]")
+    })
+}
+
 impl Sent {
     fn is_account_level(&self) -> bool {
         matches!(
@@ -446,6 +475,25 @@ impl Sent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinterest_texts_lose_the_values_the_event_sent_in_clear() {
+        let event = r#"{"event_source_url":"https://shop.example/p?epik=clk-123456","user_data":{
+            "client_ip_address":"203.0.113.77","client_user_agent":"Mozilla/5.0 Test","click_id":"clk-123456",
+            "em":["0123"]}}"#;
+        assert_eq!(
+            redact(
+                "bad ip 203.0.113.77, ua Mozilla/5.0 Test, url https://shop.example/p?epik=clk-123456, id clk-123456",
+                event
+            ),
+            "bad ip [redacted], ua [redacted], url [redacted], id [redacted]"
+        );
+        assert_eq!(redact("Invalid email", event), "Invalid email");
+        // Values too short to identify anyone are not looked for (they would match words of the message).
+        let short = r#"{"user_data":{"client_user_agent":"UA","click_id":"in"}}"#;
+        assert_eq!(redact("UA invalid", short), "UA invalid");
+        assert_eq!(redact("anything", "not json"), "anything");
+    }
 
     fn cfg(max_events: usize, max_bytes: usize) -> DeliveryConfig {
         DeliveryConfig {

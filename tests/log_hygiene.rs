@@ -142,6 +142,51 @@ async fn pinterest_error_bodies_are_truncated_before_they_are_logged() {
     ticker.abort();
 }
 
+/// Should Pinterest quote an event's clear-text values (IP, user agent, click id, page URL) in its per-event error
+/// or warning, neither the log lines nor the API's results carry them.
+#[tokio::test]
+async fn pinterest_messages_quoting_an_events_values_are_redacted() {
+    const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) Test/1.0";
+    const URL: &str = "https://shop.example.com/checkout/done?epik=clk-1";
+    let message = format!(
+        "invalid client_ip_address {} from {UA} on {URL}",
+        person::IP
+    );
+    let capture = Capture::start();
+    let fake = FakePinterest::start_local().await;
+    let state = state(&fake.base_url()).await;
+    for _ in 0..2 {
+        fake.script([Reply::FailWith(vec![0], message.clone())]);
+    }
+    let records = [Record::json("m-1", &good_event("r-1", "u-r1"))];
+    let invocation = invoke(&state, sqs_event(&records, false), Duration::from_secs(30)).await;
+    assert_eq!(
+        sqs_answer(&invocation),
+        SqsAnswer::Partial(vec!["m-1".to_owned()])
+    );
+    let body = good_event("r-2", "u-r2").to_string();
+    let api = invoke(
+        &state,
+        rest_api_event("POST", Some(body.as_bytes()), false),
+        Duration::from_secs(30),
+    )
+    .await;
+    let (status, api_body, _) = api_answer(&api);
+    assert_eq!(status, 422);
+    assert_eq!(
+        api_body["results"][0]["error"],
+        "invalid client_ip_address [redacted] from [redacted] on [redacted]"
+    );
+    let lines = capture.lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("invalid client_ip_address [redacted]")),
+        "{lines:#?}"
+    );
+    assert_clean(&capture, &[UA, URL]);
+}
+
 /// Personal data where mapping can't use it: every warning names the field, never the value.
 fn malformed_personal_event(event_id: &str) -> Value {
     let mut event = good_event(event_id, "u-malformed");
