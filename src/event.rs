@@ -63,6 +63,11 @@ impl Path {
         })
     }
 
+    /// True when the path's last key ends in `_sha256` (`user.email_sha256`): its values must be SHA-256 digests.
+    pub fn names_a_digest(&self) -> bool {
+        self.text.ends_with("_sha256")
+    }
+
     /// The value at this path; `null` counts as absent.
     pub fn get<'a>(&self, root: &'a Value<'a>) -> Option<&'a Value<'a>> {
         walk(root, &self.segments).filter(|value| !value.is_null())

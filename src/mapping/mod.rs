@@ -108,15 +108,15 @@ impl<'a> Reader<'a> {
         field: Field,
         read: impl Fn(&'a Value<'a>) -> Result<Option<T>, Unreadable>,
     ) -> Option<T> {
-        self.first_at(field, read).map(|(found, _)| found)
+        self.first_at(field, |value, _| read(value))
     }
 
-    /// Like [`Reader::first`], also returning the path the value came from.
+    /// Like [`Reader::first`], with `read` also told the path it reads.
     fn first_at<T>(
         &mut self,
         field: Field,
-        read: impl Fn(&'a Value<'a>) -> Result<Option<T>, Unreadable>,
-    ) -> Option<(T, &'a Path)> {
+        read: impl Fn(&'a Value<'a>, &'a Path) -> Result<Option<T>, Unreadable>,
+    ) -> Option<T> {
         let mapper = self.mapper;
         for path in mapper.sources.of(field) {
             // A blank string counts as absent, whatever the field's type.
@@ -125,8 +125,8 @@ impl<'a> Reader<'a> {
                 .get(path)
                 .filter(|value| !event::is_blank(value))
             {
-                match read(value) {
-                    Ok(Some(found)) => return Some((found, path)),
+                match read(value, path) {
+                    Ok(Some(found)) => return Some(found),
                     Ok(None) => {}
                     Err(why) => self.warn(field, path, &why.to_string()),
                 }
@@ -158,17 +158,25 @@ impl<'a> Reader<'a> {
         self.first(field, |v| event::boolean(v).map(Some))
     }
 
-    /// A `user_data` field, normalised and hashed; invalid values are warned about and omitted.
+    /// A `user_data` field, normalised and hashed from its first source that gives a hash; invalid values are
+    /// warned about and the next source is tried (`user.state_short` `Calif.`, then `user.state`). A source named
+    /// `*_sha256` must hold a digest: anything else there is not hashed again but skipped the same way.
     fn hashed(&mut self, field: Field, rule: HashedField, country: Option<&str>) -> Option<Hashed> {
-        let (raw, path) = self.first_at(field, event::text_ref)?;
-        match normalize::hash(rule, &raw, country) {
-            Ok(hashed) => Some(hashed),
-            Err(Omitted::Empty) => None,
-            Err(Omitted::Invalid(why)) => {
-                self.warn(field, path, why);
-                None
+        self.first_at(field, |value, path| {
+            let Some(raw) = event::text_ref(value)? else {
+                return Ok(None);
+            };
+            if path.names_a_digest() && !normalize::is_sha256_hex(&raw) {
+                return Err(Unreadable::Invalid(
+                    "not a SHA-256 digest (64 hex characters)",
+                ));
             }
-        }
+            match normalize::hash(rule, &raw, country) {
+                Ok(hashed) => Ok(Some(hashed)),
+                Err(Omitted::Empty) => Ok(None),
+                Err(Omitted::Invalid(why)) => Err(Unreadable::Invalid(why)),
+            }
+        })
     }
 }
 

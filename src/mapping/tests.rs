@@ -416,6 +416,36 @@ fn email_sha256_wins_and_prehashed_values_pass_through() {
 }
 
 #[test]
+fn a_digest_source_without_a_digest_falls_back_to_the_clear_value() {
+    // An MD5 (32 hex digits) or a clear e-mail in `email_sha256` is not hashed again: `user.email` is used.
+    for not_a_digest in ["0cc175b9c0f1b6a831c399e269772661", "a@b.c"] {
+        let event = with(
+            with(base(), "user.email_sha256", json!(not_a_digest)),
+            "user.email",
+            json!(" Other@X.y "),
+        );
+        assert_eq!(mapped(&event)["user_data"]["em"], sha("other@x.y"));
+        assert_eq!(
+            map_json(&Mapper::default(), &event, NOW).warnings,
+            ["user_data.em (user.email_sha256): not a SHA-256 digest (64 hex characters); ignored"]
+        );
+    }
+    // Without a clear value the field is omitted (the base event's IP and user agent identify the user).
+    let event = with(base(), "user.email_sha256", json!("a@b.c"));
+    assert!(mapped(&event)["user_data"].get("em").is_none());
+}
+
+#[test]
+fn an_invalid_value_gives_way_to_the_next_source() {
+    let event = with(base(), "user.state_short", json!("Calif."));
+    let event = with(event, "user.state", json!("California"));
+    assert_eq!(mapped(&event)["user_data"]["st"], sha("ca"));
+    let m = map_json(&Mapper::default(), &event, NOW);
+    assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+    assert!(m.warnings[0].starts_with("user_data.st (user.state_short): "));
+}
+
+#[test]
 fn invalid_personal_data_is_omitted_with_a_warning_that_hides_the_value() {
     let event = with(base(), "user.birthdate", json!("1996-02-30"));
     let m = map_json(&Mapper::default(), &event, NOW);
