@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::pinterest::client::EventsEndpoint;
 use crate::pinterest::retry::{Decision, EventResult, EventStatus, truncate};
+use crate::redact::{clear_values, redact};
 use crate::token::{AccessToken, TokenSource};
 
 pub use crate::pinterest::client::http_client;
@@ -262,6 +264,12 @@ impl<T: TokenSource> Run<'_, T> {
         let mut refused: Option<AccessToken> = None;
         let mut token_refreshed = false;
         let mut last_reason = String::from("not sent: the Lambda deadline was too near");
+        // Pinterest's text about the request, cleared of what its events sent in clear (read only if needed).
+        let clear = OnceLock::new();
+        let quote = |reason: &str| {
+            let clear = clear.get_or_init(|| clear_values(&self.events[range.clone()]));
+            truncate(&redact(reason, clear))
+        };
         loop {
             if Instant::now() >= self.stop {
                 return Sent::Failed(last_reason);
@@ -303,6 +311,7 @@ impl<T: TokenSource> Run<'_, T> {
                     return Sent::PerEvent(self.outcomes(range.start, results, attempt));
                 }
                 Decision::Reject { status, reason } => {
+                    let reason = quote(&reason);
                     tracing::warn!(status, events, attempt, reason = %reason, "request refused");
                     return Sent::Rejected {
                         reason,
@@ -337,6 +346,7 @@ impl<T: TokenSource> Run<'_, T> {
                     reason,
                     retry_after,
                 } => {
+                    let reason = quote(&reason);
                     let wait = self.backoff(backoffs).max(retry_after.unwrap_or_default());
                     backoffs += 1;
                     // Compared as durations: `now + wait` panics on an absurd `Retry-After` (u64::MAX s).
@@ -404,8 +414,9 @@ impl<T: TokenSource> Run<'_, T> {
             .into_iter()
             .enumerate()
             .map(|(offset, result)| {
-                let event = self.events.get(first_index + offset);
-                let about_event = |text: &str| redact(text, event.map_or("", String::as_str));
+                let index = first_index + offset;
+                let clear = clear_values(self.events.get(index..=index).unwrap_or_default());
+                let about_event = |text: &str| redact(text, &clear);
                 if let Some(warning) = result.warning_message.filter(|w| !w.is_empty()) {
                     warnings
                         .entry(about_event(&warning))
@@ -433,33 +444,6 @@ impl<T: TokenSource> Run<'_, T> {
     }
 }
 
-/// Shortest value [`redact`] looks for.
-const REDACTED_MIN_CHARS: usize = 6;
-
-/// Pinterest's text about one event (`event_json`, as sent) with the values that event sent in clear (IP, user
-/// agent, click id, page URL) replaced by `[redacted]`: a message that quotes them must not carry them into a
-/// log line. Longer values first, so that a URL holding the click id goes whole.
-fn redact(text: &str, event_json: &str) -> String {
-    let Ok(event) = serde_json::from_str::<serde_json::Value>(event_json) else {
-        return text.to_owned();
-    };
-    let mut clear: Vec<&str> = [
-        "/user_data/client_ip_address",
-        "/user_data/client_user_agent",
-        "/user_data/click_id",
-        "/event_source_url",
-    ]
-    .iter()
-    .filter_map(|pointer| event.pointer(pointer)?.as_str())
-    // A value shorter than an IPv4 address would also match words of the message; it identifies no one.
-    .filter(|value| value.chars().count() >= REDACTED_MIN_CHARS)
-    .collect();
-    clear.sort_by_key(|value| std::cmp::Reverse(value.len()));
-    clear.into_iter().fold(text.to_owned(), |text, value| {
-        text.replace(value, "[redacted]")
-    })
-}
-
 impl Sent {
     fn is_account_level(&self) -> bool {
         matches!(
@@ -475,25 +459,6 @@ impl Sent {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pinterest_texts_lose_the_values_the_event_sent_in_clear() {
-        let event = r#"{"event_source_url":"https://shop.example/p?epik=clk-123456","user_data":{
-            "client_ip_address":"203.0.113.77","client_user_agent":"Mozilla/5.0 Test","click_id":"clk-123456",
-            "em":["0123"]}}"#;
-        assert_eq!(
-            redact(
-                "bad ip 203.0.113.77, ua Mozilla/5.0 Test, url https://shop.example/p?epik=clk-123456, id clk-123456",
-                event
-            ),
-            "bad ip [redacted], ua [redacted], url [redacted], id [redacted]"
-        );
-        assert_eq!(redact("Invalid email", event), "Invalid email");
-        // Values too short to identify anyone are not looked for (they would match words of the message).
-        let short = r#"{"user_data":{"client_user_agent":"UA","click_id":"in"}}"#;
-        assert_eq!(redact("UA invalid", short), "UA invalid");
-        assert_eq!(redact("anything", "not json"), "anything");
-    }
 
     fn cfg(max_events: usize, max_bytes: usize) -> DeliveryConfig {
         DeliveryConfig {

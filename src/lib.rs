@@ -8,6 +8,7 @@ pub mod logging;
 pub mod mapping;
 pub mod normalize;
 pub mod pinterest;
+pub mod redact;
 pub mod summary;
 pub mod token;
 pub mod trigger;

@@ -187,6 +187,58 @@ async fn pinterest_messages_quoting_an_events_values_are_redacted() {
     assert_clean(&capture, &[UA, URL]);
 }
 
+/// The same for Pinterest's text about a whole request (a 400 that names the bad value, a 503 retried): it may
+/// quote any of the request's events, and goes into log lines and, for the events it rejects, into results.
+#[tokio::test]
+async fn pinterest_messages_about_a_whole_request_are_redacted_too() {
+    const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) Test/1.0";
+    const URL: &str = "https://shop.example.com/checkout/done?epik=clk-1";
+    let message = format!(
+        "data.1.user_data.client_ip_address: {} is not valid (from {UA} on {URL})",
+        person::IP
+    );
+    let capture = Capture::start();
+    let fake = FakePinterest::start_local().await;
+    let state = state(&fake.base_url()).await;
+    // A 503 (retried), then a 400 for the request of two events and for each of its halves.
+    fake.script([
+        Reply::ErrorMessage(503, message.clone()),
+        Reply::ErrorMessage(400, message.clone()),
+        Reply::ErrorMessage(400, message.clone()),
+        Reply::ErrorMessage(400, message.clone()),
+    ]);
+    let body = json!([good_event("q-1", "u-q1"), good_event("q-2", "u-q2")]).to_string();
+    let api = invoke(
+        &state,
+        rest_api_event("POST", Some(body.as_bytes()), false),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(fake.requests().len(), 4);
+    let (_, api_body, _) = api_answer(&api);
+    for result in api_body["results"].as_array().expect("results") {
+        let error = result["error"].as_str().expect("an error per event");
+        assert!(error.starts_with("HTTP 400"), "{error}");
+        assert!(
+            error.ends_with(": [redacted] is not valid (from [redacted] on [redacted])"),
+            "{error}"
+        );
+    }
+    let lines = capture.lines();
+    for (what, fragment) in [
+        ("retry", "transient error; retrying"),
+        ("refusal", "request refused"),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(fragment) && l.contains("[redacted] is not valid")),
+            "no redacted {what} line: {lines:#?}"
+        );
+    }
+    assert_clean(&capture, &[UA, URL]);
+}
+
 /// Personal data where mapping can't use it: every warning names the field, never the value.
 fn malformed_personal_event(event_id: &str) -> Value {
     let mut event = good_event(event_id, "u-malformed");

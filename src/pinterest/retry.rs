@@ -7,6 +7,10 @@ use serde::Deserialize;
 /// Longest piece of a Pinterest answer that goes into a reason (and so into a log line).
 pub const MAX_REASON_CHARS: usize = 300;
 
+/// Longest piece of an answer a [`Decision`] quotes: the caller redacts what the request's events sent in clear
+/// (`crate::redact`), which may shorten it by whole URLs and user agents, then cuts it to [`MAX_REASON_CHARS`].
+pub const MAX_QUOTED_CHARS: usize = 4096;
+
 /// What to do with one request after one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -110,30 +114,34 @@ pub fn classify(
     }
 }
 
-/// `HTTP 400 (code 4196): message` from an error body, or the start of the body when it isn't one.
+/// `HTTP 400 (code 4196): message` from an error body, or the start of the body when it isn't one; the message
+/// cut to [`MAX_QUOTED_CHARS`].
 fn error_reason(status: u16, body: &[u8]) -> String {
+    let quote = |text: &str| cut(text, MAX_QUOTED_CHARS);
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(ErrorBody {
             code: Some(code),
             message: Some(message),
             ..
-        }) => format!("HTTP {status} (code {code}): {}", truncate(&message)),
+        }) => format!("HTTP {status} (code {code}): {}", quote(&message)),
         Ok(ErrorBody {
             message: Some(message),
             ..
-        }) => format!("HTTP {status}: {}", truncate(&message)),
+        }) => format!("HTTP {status}: {}", quote(&message)),
         _ if body.is_empty() => format!("HTTP {status}"),
-        _ => format!(
-            "HTTP {status}: {}",
-            truncate(&String::from_utf8_lossy(body))
-        ),
+        _ => format!("HTTP {status}: {}", quote(&String::from_utf8_lossy(body))),
     }
 }
 
 /// The first [`MAX_REASON_CHARS`] characters of `text`, marked with `…` when cut.
 pub fn truncate(text: &str) -> String {
-    match text.char_indices().nth(MAX_REASON_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+    cut(text, MAX_REASON_CHARS)
+}
+
+/// The first `chars` characters of `text`, marked with `…` when cut.
+fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }
 }
@@ -229,15 +237,16 @@ mod tests {
     }
 
     #[test]
-    fn reasons_are_short() {
-        let long = "é".repeat(1000);
+    fn reasons_are_bounded() {
+        let long = "é".repeat(10_000);
         let Decision::Reject { reason, .. } = classify(400, long.as_bytes(), None, 1) else {
             panic!("expected a reject");
         };
         assert_eq!(
             reason.chars().count(),
-            "HTTP 400: ".len() + MAX_REASON_CHARS + 1
+            "HTTP 400: ".len() + MAX_QUOTED_CHARS + 1
         );
+        assert_eq!(truncate(&reason).chars().count(), MAX_REASON_CHARS + 1);
         let body = br#"{"code":4196,"message":"Invalid parameters."}"#;
         assert!(matches!(
             classify(400, body, None, 1),
