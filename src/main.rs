@@ -1,7 +1,7 @@
 //! Lambda entry: logging, settings, shared `State`, runtime loop; one summary line and one EMF document per invocation.
 
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
-use pinterest_destination::config::Settings;
+use pinterest_destination::config::{Settings, TokenSetting};
 use pinterest_destination::handler;
 use pinterest_destination::trigger::State;
 use serde_json::Value;
@@ -29,6 +29,12 @@ async fn run() -> Result<(), Error> {
     let settings = Settings::from_env(|name| std::env::var(name).ok())
         .and_then(Settings::require_token)
         .map_err(|e| format!("invalid setting: {e}"))?;
+    if matches!(settings.token, TokenSetting::Static(_)) {
+        tracing::warn!(
+            "the access token comes from PINTEREST_ACCESS_TOKEN, which is meant for local runs: whoever can read \
+             the function's configuration can read it; store it in Secrets Manager and set PINTEREST_TOKEN_SECRET_ID"
+        );
+    }
     let state = State::new(settings).await?;
     // The state lives as long as the process; 'static lets the token be read beside the first event.
     let state: &'static State = Box::leak(Box::new(state));
@@ -61,6 +67,7 @@ async fn run() -> Result<(), Error> {
         })
     }))
     .await
+    .map_err(|e| format!("Lambda runtime loop stopped: {e}").into())
 }
 
 /// Time given to an invocation whose runtime deadline is not in the future: the template's default timeout.

@@ -490,6 +490,43 @@ async fn persisting_401_fails_the_records_after_one_refresh() {
     stack.check_logs().await;
 }
 
+/// A token in the environment works (local emulators), but the function says at start-up that in Lambda it
+/// belongs in Secrets Manager, without showing it.
+#[test]
+fn function_with_a_token_in_its_environment_warns_at_start_up() {
+    const PLAIN_TOKEN: &str = "pina_in_the_environment";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinterest-destination"))
+        .env_clear()
+        .env("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)
+        .env("PINTEREST_ACCESS_TOKEN", PLAIN_TOKEN)
+        // Nothing listens there: the function warns, then stops when the runtime API can't be reached.
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .output()
+        .expect("the function binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let warning = text
+        .lines()
+        .find(|line| line.contains("PINTEREST_ACCESS_TOKEN"))
+        .unwrap_or_else(|| panic!("no start-up warning: {text}"));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        text.contains("Lambda runtime loop stopped"),
+        "no runtime error: {text}"
+    );
+    assert!(
+        warning.contains("set PINTEREST_TOKEN_SECRET_ID"),
+        "{warning}"
+    );
+    assert!(!text.contains(PLAIN_TOKEN), "{text}");
+}
+
 /// Without a token setting the function would map events and count them delivered without sending them (the
 /// CLI's dry run), and SQS would delete them: the Lambda binary refuses to start, naming the variable.
 #[test]
