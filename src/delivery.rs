@@ -414,9 +414,14 @@ impl<T: TokenSource> Run<'_, T> {
             .into_iter()
             .enumerate()
             .map(|(offset, result)| {
+                // Read from the event only for a text about it: most results carry none.
                 let index = first_index + offset;
-                let clear = clear_values(self.events.get(index..=index).unwrap_or_default());
-                let about_event = |text: &str| redact(text, &clear);
+                let about_event = |text: &str| {
+                    redact(
+                        text,
+                        &clear_values(self.events.get(index..=index).unwrap_or_default()),
+                    )
+                };
                 if let Some(warning) = result.warning_message.filter(|w| !w.is_empty()) {
                     warnings
                         .entry(about_event(&warning))
