@@ -1,9 +1,13 @@
 //! Pinterest click id fallbacks: the `epik` query parameter of the page URL, then a cookie.
 
 use cookie::Cookie;
+use percent_encoding::percent_decode_str;
 use url::Url;
 
-/// The `epik` query parameter of `page_url`, URL-decoded, if present and non-blank.
+/// The `epik` query parameter of `page_url`, %-decoded, if present and non-blank.
+///
+/// A `+` stays a `+`: click ids are base64, where `+` is a digit, and none holds a space, so the form decoding of
+/// `application/x-www-form-urlencoded` (`+` → space) would only break them.
 pub fn from_url(page_url: &str) -> Option<String> {
     // Parsing a URL costs more than the rest of the event's mapping. A query key can only decode to `epik` if
     // the text holds `epik`, a %-escape, or a tab or line break (which the URL parser removes): skip the rest.
@@ -11,9 +15,12 @@ pub fn from_url(page_url: &str) -> Option<String> {
         return None;
     }
     let url = Url::parse(page_url.trim()).ok()?;
-    url.query_pairs()
-        .find(|(key, _)| key == "epik")
-        .map(|(_, value)| value.trim().to_string())
+    let decode = |text| percent_decode_str(text).decode_utf8_lossy();
+    url.query()?
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(key, _)| decode(key) == "epik")
+        .map(|(_, value)| decode(value).trim().to_string())
         .filter(|value| !value.is_empty())
 }
 
@@ -36,6 +43,17 @@ mod tests {
             from_url("https://shop.example/p?utm=x&epik=dj0yJnU9%2Fabc&b=1").as_deref(),
             Some("dj0yJnU9/abc")
         );
+        // A `+` is part of the base64 id, not a space.
+        assert_eq!(
+            from_url("https://shop.example/p?epik=dj0y+JnU9%2Babc").as_deref(),
+            Some("dj0y+JnU9+abc")
+        );
+        // The first `epik` counts; a key without `=` is a key with an empty value.
+        assert_eq!(
+            from_url("https://shop.example/p?a&epik=one&epik=two#frag").as_deref(),
+            Some("one")
+        );
+        assert_eq!(from_url("https://shop.example/p?epik&epik=two"), None);
         assert_eq!(from_url("https://shop.example/p?epik="), None);
         assert_eq!(from_url("https://shop.example/p?q=1"), None);
         assert_eq!(from_url("not a url"), None);
