@@ -26,6 +26,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return Err("AWS_LAMBDA_RUNTIME_API is not set: this binary is the Lambda function, run by Lambda or \
+             `cargo lambda watch`; to run the handler here, use `cargo run --bin pinterest-cli -- replay events/sqs.json`"
+            .into());
+    }
     let settings = Settings::from_env(|name| std::env::var(name).ok())
         .and_then(Settings::require_token)
         .map_err(|e| format!("invalid setting: {e}"))?;

@@ -490,6 +490,28 @@ async fn persisting_401_fails_the_records_after_one_refresh() {
     stack.check_logs().await;
 }
 
+/// Started by hand (`cargo run`) rather than by Lambda, the function says what it is and what to run instead,
+/// in one line, rather than the runtime library's panic.
+#[test]
+fn function_started_outside_lambda_points_to_the_cli() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinterest-destination"))
+        .env_clear()
+        .env("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)
+        .env("PINTEREST_ACCESS_TOKEN", "pina_by_hand")
+        .output()
+        .expect("the function binary runs");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("AWS_LAMBDA_RUNTIME_API is not set"), "{text}");
+    assert!(text.contains("pinterest-cli -- replay"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+}
+
 /// A token in the environment works (local emulators), but the function says at start-up that in Lambda it
 /// belongs in Secrets Manager, without showing it.
 #[test]
