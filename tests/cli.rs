@@ -309,3 +309,262 @@ fn replay_send_without_a_token_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--send needs PINTEREST_ACCESS_TOKEN"));
 }
+
+/// A file in the temporary directory holding `bytes`, named after `name` and this process.
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("cli-{name}-{}.json", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+const USAGE_START: &str = "usage:\n  pinterest-cli map";
+
+#[test]
+fn replay_of_a_handler_error_exits_1_and_a_commanders_act_event_gets_a_hint() {
+    let fixture = format!(
+        "{}/tests/fixtures/commandersact/mobile-sdk-add-to-cart.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = run(&["replay", &fixture], b"", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed = lines(&out);
+    assert_eq!(printed.len(), 1);
+    assert!(
+        printed[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("unsupported event: "),
+        "{printed:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`pinterest-cli map FILE` previews its mapping")
+            && stderr.contains("`replay` takes a Lambda event")
+            && stderr.contains("events/"),
+        "{stderr}"
+    );
+    for (name, document) in [
+        ("empty-object", "{}"),
+        ("empty-array", "[]"),
+        ("null", "null"),
+    ] {
+        let path = temp_file(&format!("replay-{name}"), document.as_bytes());
+        let out = run(&["replay", path.to_str().unwrap()], b"", &[]);
+        std::fs::remove_file(&path).ok();
+        assert_eq!(out.status.code(), Some(1), "{document}");
+        assert!(
+            lines(&out)[0]["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("unsupported event: "),
+            "{document}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("hint"),
+            "{document}"
+        );
+    }
+    let usage = String::from_utf8_lossy(&run(&["--help"], b"", &[]).stdout).into_owned();
+    assert!(
+        usage.contains(
+            "Exit status: 0 when the input was read (and, for replay, the handler answered), 1 when the\n\
+             replayed handler returned a function error, 2 when the input or a setting could not be read."
+        ),
+        "{usage}"
+    );
+}
+
+#[test]
+fn map_of_an_empty_input_exits_2_and_dash_reads_stdin() {
+    const EMPTY: &str = "pinterest-cli: input: empty (expected a JSON event, a JSON array of events or JSON lines)\n";
+    for input in [&b""[..], b"  \n\t\r\n", b"\xEF\xBB\xBF\n"] {
+        for args in [&["map", "--now", "1700000000"][..], &["map", "-"]] {
+            let out = run(args, input, &[]);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {input:?}");
+            assert!(out.stdout.is_empty());
+            assert_eq!(String::from_utf8_lossy(&out.stderr), EMPTY);
+        }
+        let path = temp_file("map-empty", input);
+        let out = run(&["map", path.to_str().unwrap()], b"", &[]);
+        std::fs::remove_file(&path).ok();
+        assert_eq!(out.status.code(), Some(2), "{input:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), EMPTY);
+    }
+    // An empty array is a valid input of no events.
+    let out = run(&["map"], b" [ ]\n", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    let out = run(
+        &["map", "-", "--now", "1700000000"],
+        good("a").to_string().as_bytes(),
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines(&out)[0]["event"]["event_id"], "a");
+}
+
+#[test]
+fn map_of_a_lambda_event_points_to_replay() {
+    let dir = format!("{}/events", env!("CARGO_MANIFEST_DIR"));
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        files += 1;
+        let out = run(&["map", path.to_str().unwrap()], b"", &[]);
+        assert_eq!(out.status.code(), Some(2), "{path:?}");
+        assert!(out.stdout.is_empty(), "{path:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("a Lambda event (SQS batch or API Gateway request)")
+                && stderr.contains("use `pinterest-cli replay FILE`"),
+            "{path:?}: {stderr}"
+        );
+    }
+    assert!(files >= 4);
+    for lambda in [
+        json!({"Records": []}),
+        json!({"requestContext": {}}),
+        json!({"httpMethod": "POST"}),
+        json!({"routeKey": "POST /events"}),
+    ] {
+        let out = run(&["map"], lambda.to_string().as_bytes(), &[]);
+        assert_eq!(out.status.code(), Some(2), "{lambda}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pinterest-cli replay FILE"));
+        // Inside an array or JSON lines, such an object is an event like any other.
+        for input in [json!([lambda]).to_string(), format!("{lambda}\n{lambda}\n")] {
+            let out = run(&["map"], input.as_bytes(), &[]);
+            assert_eq!(out.status.code(), Some(0), "{input}");
+            assert!(
+                lines(&out).iter().all(|l| l["status"] == "rejected"
+                    && l["error"].as_str().unwrap().contains("event_name: missing")),
+                "{input}"
+            );
+        }
+    }
+    // `Records` that is no array is not a Lambda event.
+    let out = run(&["map"], br#"{"Records": 1}"#, &[]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn now_must_be_unix_seconds_from_0_to_year_9999() {
+    for value in [
+        "abc",
+        "-1",
+        "1.5",
+        "",
+        "253402300800",
+        "-9223372036854775808",
+        "9223372036854775808",
+    ] {
+        for args in [
+            vec!["map".to_string(), "--now".to_string(), value.to_string()],
+            vec!["map".to_string(), format!("--now={value}")],
+        ] {
+            let out = run(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                good("a").to_string().as_bytes(),
+                &[],
+            );
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(out.stdout.is_empty());
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                format!(
+                    "pinterest-cli: --now: expected Unix seconds (a whole number from 0 to 253402300799), got '{value}'\n"
+                ),
+                "{args:?}"
+            );
+        }
+    }
+    for value in ["0", "253402300799"] {
+        let out = run(
+            &["map", "--now", value],
+            good("a").to_string().as_bytes(),
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{value}");
+        assert_eq!(lines(&out).len(), 1);
+    }
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_skipped() {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let event = [BOM, good("a").to_string().as_bytes()].concat();
+    let path = temp_file("map-bom", &event);
+    let from_file = run(
+        &["map", path.to_str().unwrap(), "--now", "1700000000"],
+        b"",
+        &[],
+    );
+    std::fs::remove_file(&path).ok();
+    let from_stdin = run(&["map", "--now", "1700000000"], &event, &[]);
+    for out in [from_file, from_stdin] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(lines(&out)[0]["status"], "mapped");
+        assert_eq!(lines(&out)[0]["event"]["event_id"], "a");
+    }
+    // JSON lines: the mark is skipped before the first line only.
+    let input = [BOM, format!("{}\n{}\n", good("a"), good("b")).as_bytes()].concat();
+    let out = run(&["map", "--now", "1700000000"], &input, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(lines(&out).iter().all(|l| l["status"] == "mapped"));
+    // Only one mark is skipped.
+    let out = run(
+        &["map", "--now", "1700000000"],
+        &[BOM, &event].concat(),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(lines(&out)[0]["status"], "rejected");
+
+    let batch = [BOM, &std::fs::read(sqs_fixture()).unwrap()].concat();
+    let path = temp_file("replay-bom", &batch);
+    let out = run(&["replay", path.to_str().unwrap()], b"", &[]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        lines(&out).last().unwrap()["response"]["batchItemFailures"],
+        json!(expected_sqs_failures())
+    );
+}
+
+#[test]
+fn an_unknown_first_option_is_named_and_help_is_a_command() {
+    for option in ["-x", "--version", "-V"] {
+        let out = run(&[option], b"", &[]);
+        assert_eq!(out.status.code(), Some(2), "{option}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!(
+                "pinterest-cli: invalid option '{option}'\n{USAGE_START}"
+            )),
+            "{stderr}"
+        );
+    }
+    let out = run(&[], b"", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!(
+        "pinterest-cli: a command is required\n{USAGE_START}"
+    )));
+    let out = run(&["help"], b"", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(USAGE_START));
+    assert!(out.stderr.is_empty());
+}

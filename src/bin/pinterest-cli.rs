@@ -8,6 +8,7 @@ use pinterest_destination::trigger::{Sender, State};
 use pinterest_destination::{event, handler};
 use serde::Serialize;
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,15 +16,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const USAGE: &str = "\
 usage:
   pinterest-cli map [FILE] [--now UNIX_SECONDS]
-      Maps Commanders Act events (one JSON event, a JSON array, or JSON lines; FILE or stdin)
-      and prints one JSON line per event: mapped, skipped or rejected.
+      Maps Commanders Act events (one JSON event, a JSON array, or JSON lines; FILE, or stdin
+      when FILE is absent or -) and prints one JSON line per event: mapped, skipped or rejected.
   pinterest-cli replay EVENT_FILE [--send]
       Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2).
       Without --send it is a dry run: it prints the Pinterest requests it would send (token
       redacted) and the trigger's response. With --send and PINTEREST_ACCESS_TOKEN (or
       PINTEREST_TOKEN_SECRET_ID) and PINTEREST_AD_ACCOUNT_ID, it really sends them.
 Settings come from the environment (PINTEREST_MAPPING, PINTEREST_CLICK_ID_COOKIE, ...).
-Exit status: 0 when the input was read, 2 when it (or a setting) could not be.";
+Exit status: 0 when the input was read (and, for replay, the handler answered), 1 when the
+replayed handler returned a function error, 2 when the input or a setting could not be read.";
+
+/// The largest `--now`: 9999-12-31T23:59:59Z.
+const MAX_NOW: i64 = 253_402_300_799;
+
+/// The UTF-8 byte order mark some Windows editors write at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A start-up problem: printed on stderr, exit status 2.
 struct Fatal(String);
@@ -36,7 +44,7 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 
 fn main() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(Fatal(message)) => {
             eprintln!("pinterest-cli: {message}");
             ExitCode::from(2)
@@ -44,36 +52,41 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), Fatal> {
+fn run() -> Result<ExitCode, Fatal> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
     let command = match parser.next()? {
         Some(Value(cmd)) => cmd.string()?,
         Some(Long("help") | Short('h')) => {
             println!("{USAGE}");
-            return Ok(());
+            return Ok(ExitCode::SUCCESS);
         }
-        _ => return Err(Fatal(format!("a command is required\n{USAGE}"))),
+        Some(other) => return Err(Fatal(format!("{}\n{USAGE}", other.unexpected()))),
+        None => return Err(Fatal(format!("a command is required\n{USAGE}"))),
     };
     match command.as_str() {
+        "help" => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
         "map" => {
             let mut file = None;
             let mut now = None;
             while let Some(arg) = parser.next()? {
                 match arg {
-                    Long("now") => now = Some(parser.value()?.parse::<i64>()?),
+                    Long("now") => now = Some(parse_now(&parser.value()?)?),
                     Value(path) if file.is_none() => file = Some(path),
                     Long("help") | Short('h') => {
                         println!("{USAGE}");
-                        return Ok(());
+                        return Ok(ExitCode::SUCCESS);
                     }
                     other => return Err(other.unexpected().into()),
                 }
             }
             let now = now.unwrap_or_else(system_now);
             let mapper = mapper_from_env(&|name| std::env::var(name).ok())?;
-            let input = match &file {
-                Some(path) => std::fs::read(path)
+            let input = match file.filter(|path| path != "-") {
+                Some(path) => std::fs::read(&path)
                     .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?,
                 None => {
                     let mut bytes = Vec::new();
@@ -83,7 +96,9 @@ fn run() -> Result<(), Fatal> {
                     bytes
                 }
             };
-            map_command(&mapper, &input, now)
+            let input = input.strip_prefix(BOM).unwrap_or(&input);
+            map_command(&mapper, input, now)?;
+            Ok(ExitCode::SUCCESS)
         }
         "replay" => {
             let mut file = None;
@@ -94,7 +109,7 @@ fn run() -> Result<(), Fatal> {
                     Value(path) if file.is_none() => file = Some(path),
                     Long("help") | Short('h') => {
                         println!("{USAGE}");
-                        return Ok(());
+                        return Ok(ExitCode::SUCCESS);
                     }
                     other => return Err(other.unexpected().into()),
                 }
@@ -102,7 +117,8 @@ fn run() -> Result<(), Fatal> {
             let file = file.ok_or_else(|| Fatal(format!("replay needs an EVENT_FILE\n{USAGE}")))?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Fatal(format!("cannot read {}: {e}", file.display())))?;
-            let event: serde_json::Value = serde_json::from_str(&text)
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let event: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| Fatal(format!("{}: not JSON ({e})", file.display())))?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -118,7 +134,8 @@ const DRY_RUN_AD_ACCOUNT: &str = "000000000000";
 /// Time budget of a replayed invocation, like a Lambda timeout.
 const REPLAY_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
-async fn replay(event: Value, send: bool) -> Result<(), Fatal> {
+/// Runs the handler on `event`; exit status 1 when it returns a function error.
+async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
     pinterest_destination::logging::init(io::stderr);
     let mut settings = Settings::from_env(|name| {
         match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
@@ -136,6 +153,7 @@ async fn replay(event: Value, send: bool) -> Result<(), Fatal> {
         ));
     }
     let state = State::new(settings).await.map_err(Fatal)?;
+    let commanders_act_event = event.get("event_name").is_some();
     let deadline = tokio::time::Instant::now() + REPLAY_BUDGET;
     let invocation = handler::handle(&state, event, deadline).await;
 
@@ -177,7 +195,31 @@ async fn replay(event: Value, send: bool) -> Result<(), Fatal> {
         c.failed,
         c.requests
     );
-    Ok(())
+    if invocation.response.is_err() {
+        if commanders_act_event {
+            eprintln!(
+                "pinterest-cli: hint: this looks like a Commanders Act event; `pinterest-cli map FILE` \
+                 previews its mapping. `replay` takes a Lambda event (an SQS batch or an API Gateway \
+                 request; the events/ folder has examples)."
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--now`: Unix seconds from 0 to [`MAX_NOW`].
+fn parse_now(value: &OsStr) -> Result<i64, Fatal> {
+    value
+        .to_str()
+        .and_then(|text| text.parse().ok())
+        .filter(|now| (0..=MAX_NOW).contains(now))
+        .ok_or_else(|| {
+            Fatal(format!(
+                "--now: expected Unix seconds (a whole number from 0 to {MAX_NOW}), got '{}'",
+                value.to_string_lossy()
+            ))
+        })
 }
 
 fn system_now() -> i64 {
@@ -187,16 +229,40 @@ fn system_now() -> i64 {
 }
 
 /// One JSON event, a JSON array of events, or JSON lines (a line that is not JSON is an error for its index).
-fn split_input(input: &[u8]) -> Vec<Result<event::Value<'_>, String>> {
-    match event::parse_bytes(input) {
+/// An empty input, or a whole input that is a Lambda event, is an error.
+fn split_input(input: &[u8]) -> Result<Vec<Result<event::Value<'_>, String>>, Fatal> {
+    if input.trim_ascii().is_empty() {
+        return Err(Fatal(
+            "input: empty (expected a JSON event, a JSON array of events or JSON lines)"
+                .to_string(),
+        ));
+    }
+    Ok(match event::parse_bytes(input) {
         Ok(event::Value::Array(events)) => events.into_iter().map(Ok).collect(),
+        Ok(event) if is_lambda_event(&event) => {
+            return Err(Fatal(
+                "input: a Lambda event (SQS batch or API Gateway request), not a Commanders Act \
+                 event; to run the handler on it, use `pinterest-cli replay FILE`"
+                    .to_string(),
+            ));
+        }
         Ok(event) => vec![Ok(event)],
         Err(_) => input
             .split(|&b| b == b'\n')
             .filter(|line| line.iter().any(|b| !b.is_ascii_whitespace()))
             .map(|line| event::parse_bytes(line).map_err(|e| format!("input: not JSON ({e})")))
             .collect(),
-    }
+    })
+}
+
+/// An SQS batch (a `Records` array) or an API Gateway request, as the files in `events/`.
+fn is_lambda_event(event: &event::Value) -> bool {
+    event.as_object().is_some_and(|object| {
+        matches!(object.get("Records"), Some(event::Value::Array(_)))
+            || ["requestContext", "httpMethod", "routeKey"]
+                .iter()
+                .any(|key| object.contains_key(key))
+    })
 }
 
 /// One output line.
@@ -222,7 +288,7 @@ fn map_command(mapper: &Mapper, input: &[u8], now: i64) -> Result<(), Fatal> {
     let input = repaired.as_deref().unwrap_or(input);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    for (index, parsed) in split_input(input).into_iter().enumerate() {
+    for (index, parsed) in split_input(input)?.into_iter().enumerate() {
         let mut line = Line {
             index,
             status: "rejected",
