@@ -59,6 +59,8 @@ pub struct Settings {
 
 /// Default Pinterest API base URL.
 pub const DEFAULT_API_BASE_URL: &str = "https://api.pinterest.com/v5";
+/// Default CloudWatch namespace of the metrics.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "PinterestDestination";
 /// Lambda's limit on a synchronous invocation's event (6 MB): no API Gateway body can be larger, so neither
 /// can `PINTEREST_MAX_BODY_BYTES`.
 const LAMBDA_PAYLOAD_LIMIT: usize = 6_291_456;
@@ -159,14 +161,14 @@ impl Settings {
                 1_024,
                 LAMBDA_PAYLOAD_LIMIT,
             )?,
-            metrics_namespace: var(&env, "PINTEREST_METRICS_NAMESPACE")
-                .unwrap_or_else(|| "PinterestDestination".to_string()),
+            metrics_namespace: metrics_namespace(var(&env, "PINTEREST_METRICS_NAMESPACE"))?,
             mapper: mapper_from_env(&env)?,
         })
     }
 }
 
-/// `https` only, except a loopback `http` URL (local fakes in tests); no trailing slash.
+/// `https` only, except a loopback `http` URL (local fakes in tests); no credentials, query or fragment; no
+/// trailing slash.
 fn api_base_url(raw: Option<String>) -> Result<String, ConfigError> {
     const NAME: &str = "PINTEREST_API_BASE_URL";
     let Some(raw) = raw else {
@@ -189,20 +191,64 @@ fn api_base_url(raw: Option<String>) -> Result<String, ConfigError> {
             ));
         }
     }
+    // The events path and `?test=true` are appended to the text: a query or fragment would swallow them.
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid(NAME, "must not have a query or fragment"));
     }
+    // Credentials would be sent to every proxy on the way and shown by the CLI's dry run; never quoted here.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            NAME,
+            "must not contain a user name or password (credentials before an '@')",
+        ));
+    }
     Ok(raw.trim_end_matches('/').to_string())
+}
+
+/// CloudWatch's rule: 1 to 255 of `0-9 A-Z a-z . - _ / # :` and space, not starting with `:`, and not in the
+/// `AWS/` namespaces, which are reserved for AWS services (metrics put there are dropped).
+fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
+    const NAME: &str = "PINTEREST_METRICS_NAMESPACE";
+    let Some(namespace) = raw else {
+        return Ok(DEFAULT_METRICS_NAMESPACE.to_string());
+    };
+    if namespace.len() > 255
+        || !namespace
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_/#: ".contains(&b))
+    {
+        return Err(invalid(
+            NAME,
+            "expected 1 to 255 characters among letters, digits, space and . - _ / # : (CloudWatch's rule)",
+        ));
+    }
+    if namespace.starts_with(':') {
+        return Err(invalid(NAME, "must not start with ':' (CloudWatch's rule)"));
+    }
+    if namespace.starts_with("AWS/") {
+        return Err(invalid(
+            NAME,
+            "must not start with AWS/ (reserved for AWS services: CloudWatch would drop the metrics)",
+        ));
+    }
+    Ok(namespace)
+}
+
+/// A cookie name is an RFC 7230 token (RFC 6265): visible ASCII except the separators.
+fn is_token(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
 }
 
 /// The mapping settings alone (what the CLI's `map` needs: no advertiser id, no token).
 pub fn mapper_from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Mapper, ConfigError> {
     let mut mapper = Mapper::default();
     if let Some(cookie) = var(env, "PINTEREST_CLICK_ID_COOKIE") {
-        if cookie.contains(['=', ';', ',', ' ']) {
+        if !is_token(&cookie) {
             return Err(invalid(
                 "PINTEREST_CLICK_ID_COOKIE",
-                "not a valid cookie name",
+                "not a cookie name: only visible ASCII token characters (letters, digits and ! # $ % & ' * + - . ^ _ ` | ~); \
+                 no space, control or non-ASCII character, none of ( ) < > @ , ; : \\ \" / [ ] ? = { }",
             ));
         }
         mapper.click_id_cookie = cookie;
@@ -247,6 +293,10 @@ pub fn apply_mapping_document(mapper: &mut Mapper, text: &str) -> Result<(), Con
     let Value::Object(document) = document else {
         return Err(invalid("document", "expected a JSON object"));
     };
+    // `Value` keeps the last of two equal keys: look for one in the text itself.
+    if let Ok(FirstDuplicate(Some(key))) = serde_json::from_str(text) {
+        return Err(invalid(key, "duplicate key (each key may appear once)"));
+    }
     for (key, value) in &document {
         match key.as_str() {
             "fields" => {
@@ -264,17 +314,16 @@ pub fn apply_mapping_document(mapper: &mut Mapper, text: &str) -> Result<(), Con
                             "expected a source path string such as \"user.custom_email\"",
                         )
                     })?;
-                    let path =
-                        Path::parse(source.trim()).map_err(|e| invalid(&at, e.to_string()))?;
-                    mapper.sources.set(field, path);
+                    mapper.sources.set(field, source_path(&at, source.trim())?);
                 }
             }
             "event_names" => {
+                let mut seen = std::collections::HashSet::new();
                 for (from, to) in object(key, value)? {
                     let at = format!("event_names.{from}");
                     let to = to
                         .as_str()
-                        .and_then(|t| pinterest_event_name(t.trim()))
+                        .and_then(|t| pinterest_event_name(&t.trim().to_ascii_lowercase()))
                         .ok_or_else(|| {
                             invalid(
                                 &at,
@@ -285,13 +334,20 @@ pub fn apply_mapping_document(mapper: &mut Mapper, text: &str) -> Result<(), Con
                     if from.trim().is_empty() {
                         return Err(invalid(&at, "empty Commanders Act event name"));
                     }
+                    // Names match trimmed and lower-cased: `Optin` and `optin ` are one row.
+                    if !seen.insert(from.trim().to_lowercase()) {
+                        return Err(invalid(
+                            &at,
+                            "duplicate event name (names match trimmed and in any case)",
+                        ));
+                    }
                     mapper.names.set(from, to);
                 }
             }
             "unmapped_events" => {
-                let policy = match value.as_str() {
-                    Some("skip") => Unmapped::Skip,
-                    Some("custom") => Unmapped::Custom,
+                let policy = match value.as_str().map(|v| v.trim().to_ascii_lowercase()) {
+                    Some(v) if v == "skip" => Unmapped::Skip,
+                    Some(v) if v == "custom" => Unmapped::Custom,
                     _ => return Err(invalid(key, "expected \"skip\" or \"custom\"")),
                 };
                 mapper.names.set_unmapped(policy);
@@ -305,6 +361,73 @@ pub fn apply_mapping_document(mapper: &mut Mapper, text: &str) -> Result<(), Con
         }
     }
     Ok(())
+}
+
+/// A source path of the document: dotted, from the event's root. Forms that [`Path::parse`] would accept but that
+/// could never match (JSONPath, brackets, blanks around a key) are refused here, with a hint.
+fn source_path(at: &str, text: &str) -> Result<Path, ConfigError> {
+    let hint = if text.contains(['[', ']']) {
+        Some("no brackets: array indices are dotted segments (emails.0)")
+    } else if text.starts_with('$') {
+        Some("not JSONPath: a plain dotted path from the event's root (user.email)")
+    } else if text.split('.').any(|key| key.trim() != key) {
+        Some("a key starts or ends with white space")
+    } else {
+        None
+    };
+    if let Some(hint) = hint {
+        return Err(invalid(
+            at,
+            format!("'{text}' is not a dotted path ({hint})"),
+        ));
+    }
+    Path::parse(text).map_err(|e| invalid(at, e.to_string()))
+}
+
+/// The first key repeated within one object of a JSON document, as a dotted path (`fields.event_id`).
+struct FirstDuplicate(Option<String>);
+
+/// A value of the document: only an object may hold a duplicate.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Node {
+    Object(FirstDuplicate),
+    Other(serde::de::IgnoredAny),
+}
+
+impl<'de> serde::Deserialize<'de> for FirstDuplicate {
+    fn deserialize<D: serde::Deserializer<'de>>(json: D) -> Result<Self, D::Error> {
+        json.deserialize_map(FirstDuplicateVisitor)
+    }
+}
+
+struct FirstDuplicateVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FirstDuplicateVisitor {
+    type Value = FirstDuplicate;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut seen, mut found) = (std::collections::HashSet::new(), None);
+        while let Some(key) = map.next_key::<String>()? {
+            let inner = match map.next_value()? {
+                Node::Object(FirstDuplicate(Some(inner))) => Some(format!("{key}.{inner}")),
+                _ => None,
+            };
+            if found.is_none() {
+                found = if seen.contains(&key) {
+                    Some(key.clone())
+                } else {
+                    inner
+                };
+            }
+            seen.insert(key);
+        }
+        Ok(FirstDuplicate(found))
+    }
 }
 
 fn object<'a>(
@@ -488,6 +611,179 @@ mod tests {
             let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).unwrap_err();
             assert_eq!(err.name, name, "{doc}");
         }
+    }
+
+    fn one_setting(name: &str, value: &str) -> Result<Settings, ConfigError> {
+        Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "1"), (name, value)]))
+    }
+
+    #[test]
+    fn click_id_cookie_must_be_an_rfc_token() {
+        const NAME: &str = "PINTEREST_CLICK_ID_COOKIE";
+        for bad in [
+            "a\"b", "é", "a\tb", "a b", "a=b", "a;b", "a,b", "(a)", "<a>", "a@b", "a:b", "a\\b",
+            "a/b", "[a]", "a?b", "{a}", "a\u{7f}", "a\u{1}",
+        ] {
+            let err = one_setting(NAME, bad).map(|_| ()).unwrap_err();
+            assert_eq!(err.name, NAME, "{bad:?}");
+            assert!(err.reason.contains("token characters"), "{err}");
+        }
+        for good in ["_epik", "_pin_click", "a!#$%&'*+-.^_`|~Z9", " _pc "] {
+            let s = one_setting(NAME, good).unwrap();
+            assert_eq!(s.mapper.click_id_cookie, good.trim());
+        }
+    }
+
+    #[test]
+    fn metrics_namespace_follows_cloudwatch_rules() {
+        const NAME: &str = "PINTEREST_METRICS_NAMESPACE";
+        let default = Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "1")])).unwrap();
+        assert_eq!(default.metrics_namespace, "PinterestDestination");
+        let longest = "N".repeat(255);
+        for good in [
+            "Test/Pinterest",
+            "My App:prod #1",
+            "a.b-c_d",
+            "aws/x",
+            "MyAWS/x",
+            &longest,
+        ] {
+            assert_eq!(one_setting(NAME, good).unwrap().metrics_namespace, good);
+        }
+        let too_long = "N".repeat(256);
+        for (bad, why) in [
+            ("AWS/Lambda", "reserved"),
+            ("AWS/", "reserved"),
+            (":x", "must not start with ':'"),
+            (&too_long, "1 to 255"),
+            ("Pintérest", "1 to 255"),
+            ("a*b", "1 to 255"),
+            ("a,b", "1 to 255"),
+            ("a\tb", "1 to 255"),
+        ] {
+            let err = one_setting(NAME, bad).map(|_| ()).unwrap_err();
+            assert_eq!(err.name, NAME, "{bad:?}");
+            assert!(err.reason.contains(why), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn base_url_with_credentials_query_or_fragment_is_refused() {
+        const NAME: &str = "PINTEREST_API_BASE_URL";
+        for bad in [
+            "https://user:pw@api.pinterest.com/v5/",
+            "https://user@api.pinterest.com/v5",
+            "https://:pw@api.pinterest.com/v5",
+            "http://user:pw@127.0.0.1:8080/v5",
+        ] {
+            let err = one_setting(NAME, bad).map(|_| ()).unwrap_err();
+            assert_eq!(err.name, NAME, "{bad}");
+            assert!(err.reason.contains("user name or password"), "{err}");
+            // The credentials (and the URL) are never quoted.
+            let shown = err.to_string();
+            assert!(
+                !shown.contains("pw")
+                    && !shown.contains("user:")
+                    && !shown.contains("api.pinterest"),
+                "{shown}"
+            );
+        }
+        // `{base}/ad_accounts/...` would land in the query or the fragment.
+        for bad in [
+            "https://x/v5?a=1",
+            "https://x/v5#f",
+            "https://x/v5?",
+            "https://x/v5#",
+            "https://x/v5/?a=1",
+        ] {
+            let err = one_setting(NAME, bad).map(|_| ()).unwrap_err();
+            assert_eq!(err.name, NAME, "{bad}");
+            assert!(err.reason.contains("query or fragment"), "{err}");
+        }
+        // A bare `@` carries no credentials.
+        assert!(one_setting(NAME, "https://proxy.example.com/pinterest@v5").is_ok());
+    }
+
+    #[test]
+    fn event_name_targets_and_unmapped_policy_ignore_case_and_blanks() {
+        let mut mapper = Mapper::default();
+        let doc = json!({
+            "event_names": {"a": " lead ", "b": "LEAD", "c": " Page_Visit\t"},
+            "unmapped_events": " Custom "
+        });
+        apply_mapping_document(&mut mapper, &doc.to_string()).unwrap();
+        assert_eq!(mapper.names.resolve("a"), Some("lead"));
+        assert_eq!(mapper.names.resolve("b"), Some("lead"));
+        assert_eq!(mapper.names.resolve("c"), Some("page_visit"));
+        assert_eq!(mapper.names.resolve("anything"), Some("custom"));
+        apply_mapping_document(&mut mapper, r#"{"unmapped_events": "SKIP"}"#).unwrap();
+        assert_eq!(mapper.names.resolve("anything"), None);
+        let err =
+            apply_mapping_document(&mut mapper, r#"{"unmapped_events": "Drop"}"#).unwrap_err();
+        assert_eq!(err.name, "unmapped_events");
+    }
+
+    #[test]
+    fn source_paths_that_could_never_match_are_refused_with_a_hint() {
+        for (path, hint) in [
+            ("emails[0]", "emails.0"),
+            ("items[].id", "emails.0"),
+            ("$.user.mail", "not JSONPath"),
+            ("$user", "not JSONPath"),
+            ("user. mail", "white space"),
+            ("user .mail", "white space"),
+            ("user.\tmail", "white space"),
+            ("a..b", "empty segment"),
+        ] {
+            let doc = json!({"fields": {"user_data.em": path}}).to_string();
+            let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", &doc)])).unwrap_err();
+            assert_eq!(err.name, "PINTEREST_MAPPING: fields.user_data.em", "{path}");
+            assert!(err.reason.contains(hint), "{path}: {err}");
+        }
+        let mut mapper = Mapper::default();
+        let doc =
+            json!({"fields": {"event_id": " meta.ids.0 ", "user_data.fn": "user.first name"}});
+        apply_mapping_document(&mut mapper, &doc.to_string()).unwrap();
+        assert_eq!(
+            mapper.sources.of(Field::EventId)[0].to_string(),
+            "meta.ids.0"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_by_name() {
+        let cases = [
+            (
+                r#"{"fields": {"event_id": "a"}, "fields": {"user_data.em": "b"}}"#,
+                "PINTEREST_MAPPING: fields",
+            ),
+            (
+                r#"{"fields": {"user_data.em": "a", "event_id": "c", "user_data.em": "b"}}"#,
+                "PINTEREST_MAPPING: fields.user_data.em",
+            ),
+            (
+                r#"{"event_names": {"x": "lead", "x": "signup"}}"#,
+                "PINTEREST_MAPPING: event_names.x",
+            ),
+            // The first occurrence would be refused, the last is valid: still a duplicate.
+            (
+                r#"{"unmapped_events": 3, "unmapped_events": "skip"}"#,
+                "PINTEREST_MAPPING: unmapped_events",
+            ),
+        ];
+        for (doc, name) in cases {
+            let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).unwrap_err();
+            assert_eq!(err.name, name, "{doc}");
+            assert!(err.reason.contains("duplicate key"), "{err}");
+        }
+        // Event names match trimmed and in any case: these two are one row.
+        let doc = r#"{"event_names": {"Optin": "lead", "optin ": "signup"}}"#;
+        let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).unwrap_err();
+        assert_eq!(err.name, "PINTEREST_MAPPING: event_names.optin ");
+        assert!(err.reason.contains("duplicate event name"), "{err}");
+        // One key in two different objects is no duplicate.
+        let doc = r#"{"fields": {"event_id": "lead"}, "event_names": {"event_id": "lead"}}"#;
+        assert!(mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).is_ok());
     }
 
     #[test]
