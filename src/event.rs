@@ -316,10 +316,19 @@ pub fn integer(value: &Value<'_>) -> Result<i64, Unreadable> {
     }
 }
 
-/// A decimal amount as text, exactly as given (`19.9` stays `19.9`); strings must look like `-12.34`.
+/// A decimal amount as text, exactly as given (`19.9` stays `19.9`); strings must look like `-12.34`. A number
+/// written with an exponent (`1e21`, `1.5e-7`) is written out in plain digits, as a decimal must be.
 pub fn decimal(value: &Value<'_>) -> Result<String, Unreadable> {
     match value {
-        Value::Number(n) => Ok(number_text(n)),
+        Value::Number(n) => {
+            let text = number_text(n);
+            Ok(if text.contains(['e', 'E']) {
+                // Rust's float formatting never uses an exponent: the shortest digits that read back the same.
+                n.as_f64().unwrap_or_default().to_string()
+            } else {
+                text
+            })
+        }
         Value::Str(s) => {
             let t = s.trim();
             let digits = t.strip_prefix('-').unwrap_or(t);
@@ -413,15 +422,31 @@ pub fn timestamp(value: &Value<'_>) -> Result<i64, Unreadable> {
 }
 
 fn iso8601(text: &str) -> Result<i64, Unreadable> {
-    OffsetDateTime::parse(text, &Iso8601::DEFAULT)
-        .or_else(|_| {
-            PrimitiveDateTime::parse(text, &Iso8601::DEFAULT)
-                .map(|t| t.assume_offset(UtcOffset::UTC))
-        })
-        .map(OffsetDateTime::unix_timestamp)
-        .map_err(|_| {
-            Unreadable::Invalid("not epoch seconds/milliseconds nor an ISO-8601 date-time")
-        })
+    let parse = |text: &str| {
+        OffsetDateTime::parse(text, &Iso8601::DEFAULT)
+            .or_else(|_| {
+                PrimitiveDateTime::parse(text, &Iso8601::DEFAULT)
+                    .map(|t| t.assume_offset(UtcOffset::UTC))
+            })
+            .map(OffsetDateTime::unix_timestamp)
+            .ok()
+    };
+    parse(text)
+        .or_else(|| parse(&iso_spelling(text)?))
+        .ok_or(Unreadable::Invalid(
+            "not epoch seconds/milliseconds nor an ISO-8601 date-time",
+        ))
+}
+
+/// An RFC 3339 date-time as ISO-8601 spells it: RFC 3339 also allows a space or a lower-case `t` between date
+/// and time (`2023-11-14 22:13:20Z`, as SQL and many loggers write it) and a lower-case `z`.
+fn iso_spelling(text: &str) -> Option<String> {
+    let (date, time) = text.split_at_checked(10)?;
+    let time = time.strip_prefix([' ', 't', 'T'])?;
+    let time = time
+        .strip_suffix('z')
+        .map_or(time.to_owned(), |t| format!("{t}Z"));
+    Some(format!("{date}T{time}"))
 }
 
 #[cfg(test)]
@@ -638,6 +663,15 @@ mod tests {
         assert_eq!(decimal(v(json!(0)).get_value()), Ok("0".into()));
         assert_eq!(decimal(v(json!("19.90")).get_value()), Ok("19.90".into()));
         assert_eq!(decimal(v(json!(" -5 ")).get_value()), Ok("-5".into()));
+        // Exponents written out: a decimal string has digits and a point only.
+        assert_eq!(
+            decimal(v(json!(1e21)).get_value()),
+            Ok("1000000000000000000000".into())
+        );
+        assert_eq!(
+            decimal(v(json!(1.5e-7)).get_value()),
+            Ok("0.00000015".into())
+        );
         for bad in [
             json!("19,90"),
             json!("abc"),
@@ -688,6 +722,19 @@ mod tests {
             timestamp(v(json!("2025-04-18T05:53:39")).get_value()),
             Ok(1744955619)
         );
+        for rfc3339 in [
+            "2025-04-18 05:53:39Z",
+            "2025-04-18t05:53:39z",
+            "2025-04-18 07:53:39+02:00",
+            "2025-04-18 05:53:39",
+        ] {
+            assert_eq!(
+                timestamp(v(json!(rfc3339)).get_value()),
+                Ok(1744955619),
+                "{rfc3339}"
+            );
+        }
+        assert!(timestamp(v(json!("2025-04-18  05:53:39Z")).get_value()).is_err());
         assert!(timestamp(v(json!("yesterday")).get_value()).is_err());
         assert!(timestamp(v(json!({"t": 1})).get_value()).is_err());
         assert!(timestamp(v(json!(1e300)).get_value()).is_err());

@@ -2,6 +2,7 @@
 
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::pinterest::model::Hashed;
@@ -415,13 +416,25 @@ fn country_code(value: &str, _country: Option<&str>) -> Result<String, &'static 
     }
     match key.len() {
         2 if key == "uk" => Ok("gb".to_owned()),
-        2 => Ok(key),
+        2 if ALPHA2.binary_search(&key.as_str()).is_ok() => Ok(key),
         3 => lookup(ALPHA3_TO_ALPHA2, &key)
             .map(str::to_owned)
             .ok_or(UNKNOWN),
         _ => Err(UNKNOWN),
     }
 }
+
+/// The ISO-3166 alpha-2 codes (those of [`ALPHA3_TO_ALPHA2`]), sorted, and `xk`: Kosovo's user-assigned code, in
+/// wide use (EU, banks, app stores) though not in ISO-3166.
+static ALPHA2: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut codes: Vec<&str> = ALPHA3_TO_ALPHA2
+        .iter()
+        .map(|&(_, alpha2)| alpha2)
+        .chain(["xk"])
+        .collect();
+    codes.sort_unstable();
+    codes
+});
 
 /// True for exactly two ASCII letters.
 fn is_letter_pair(value: &str) -> bool {
@@ -1480,6 +1493,15 @@ mod tests {
         assert_eq!(norm(Country, "FR", None), "fr");
         assert_eq!(norm(Country, " fr ", None), "fr");
         assert_eq!(norm(Country, "UK", None), "gb");
+        // Two letters must be an assigned code (or Kosovo's `XK`).
+        assert_eq!(norm(Country, "xk", None), "xk");
+        for unassigned in ["XX", "ZZ", "QQ", "EU"] {
+            assert_eq!(
+                normalize(Country, unassigned, None),
+                Err(Omitted::Invalid("not a country code or known country name")),
+                "{unassigned}"
+            );
+        }
         assert_eq!(norm(Country, "U.S.A.", None), "us");
         assert_eq!(norm(Country, "United States", None), "us");
         assert_eq!(norm(Country, "united kingdom", None), "gb");

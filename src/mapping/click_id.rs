@@ -4,6 +4,9 @@ use cookie::Cookie;
 use percent_encoding::percent_decode_str;
 use url::Url;
 
+/// Base against which a page URL that is not absolute is read, for its query only.
+const RELATIVE_BASE: &str = "https://relative.invalid/";
+
 /// The `epik` query parameter of `page_url`, %-decoded, if present and non-blank.
 ///
 /// A `+` stays a `+`: click ids are base64, where `+` is a digit, and none holds a space, so the form decoding of
@@ -14,7 +17,10 @@ pub fn from_url(page_url: &str) -> Option<String> {
     if !page_url.contains("epik") && !page_url.contains(['%', '\t', '\n', '\r']) {
         return None;
     }
-    let url = Url::parse(page_url.trim()).ok()?;
+    // A URL without a scheme (`shop.example/p?epik=…`) or a relative one still has a query: read it as a path.
+    let url = Url::parse(page_url.trim())
+        .or_else(|_| Url::parse(RELATIVE_BASE)?.join(page_url.trim()))
+        .ok()?;
     let decode = |text| percent_decode_str(text).decode_utf8_lossy();
     url.query()?
         .split('&')
@@ -24,12 +30,14 @@ pub fn from_url(page_url: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-/// The value of cookie `name` in a `Cookie` header string, URL-decoded, if present and non-blank.
+/// The value of cookie `name` in a `Cookie` header string, URL-decoded and out of its quotes, if present and
+/// non-blank.
 pub fn from_cookies(header: &str, name: &str) -> Option<String> {
     Cookie::split_parse_encoded(header)
         .filter_map(Result::ok)
         .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().trim().to_string())
+        // RFC 6265 allows a value in double quotes: the id is what they hold.
+        .map(|cookie| cookie.value_trimmed().trim().to_string())
         .filter(|value| !value.is_empty())
 }
 
@@ -57,6 +65,10 @@ mod tests {
         assert_eq!(from_url("https://shop.example/p?epik="), None);
         assert_eq!(from_url("https://shop.example/p?q=1"), None);
         assert_eq!(from_url("not a url"), None);
+        // Producers send page URLs without a scheme, or relative ones: the query still counts.
+        assert_eq!(from_url("shop.example/p?epik=abc").as_deref(), Some("abc"));
+        assert_eq!(from_url("/p?x=1&epik=rel").as_deref(), Some("rel"));
+        assert_eq!(from_url("?epik=q").as_deref(), Some("q"));
         // What the URL parser decodes or removes still counts, whatever the quick pre-check sees.
         assert_eq!(
             from_url("https://shop.example/p?%65pik=abc").as_deref(),
@@ -74,6 +86,10 @@ mod tests {
         let header = "_fbp=123; _epik=dj0y%2FJnU9; other=1";
         assert_eq!(from_cookies(header, "_epik").as_deref(), Some("dj0y/JnU9"));
         assert_eq!(from_cookies(header, "missing"), None);
+        assert_eq!(
+            from_cookies("_epik=\"dj0y%2BJnU9\"; a=1", "_epik").as_deref(),
+            Some("dj0y+JnU9")
+        );
         assert_eq!(from_cookies("garbage;;=;", "_epik"), None);
         assert_eq!(from_cookies("", "_epik"), None);
     }

@@ -513,15 +513,42 @@ fn unmapped_reason(name: &str) -> String {
 
 /// ISO-639-1: the two letters before any region (`fr-FR` → `fr`).
 fn language<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {
-    let primary = raw.split(['-', '_']).next().unwrap_or_default();
-    if primary.len() == 2 && primary.bytes().all(|b| b.is_ascii_alphabetic()) {
-        Ok(primary.to_ascii_lowercase().into())
-    } else {
-        Err(Unreadable::Invalid(
+    let primary = raw
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    // Java's and Android's `Locale` still give the withdrawn codes of Hebrew, Indonesian and Yiddish.
+    let primary = match primary.as_str() {
+        "iw" => "he",
+        "in" => "id",
+        "ji" => "yi",
+        code => code,
+    };
+    let known = ISO_639_1.binary_search(&primary).ok();
+    known
+        .and_then(|found| ISO_639_1.get(found))
+        .map(|&code| Text::Borrowed(code))
+        .ok_or(Unreadable::Invalid(
             "not an ISO-639-1 language code such as fr or fr-FR",
         ))
-    }
 }
+
+/// The 183 ISO-639-1 language codes, sorted.
+const ISO_639_1: [&str; 183] = [
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bi",
+    "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da", "de",
+    "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr", "fy",
+    "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz", "ia",
+    "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj", "kk",
+    "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln", "lo",
+    "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb", "nd",
+    "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi", "pl",
+    "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk", "sl",
+    "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti", "tk",
+    "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo", "wa",
+    "wo", "xh", "yi", "yo", "za", "zh", "zu",
+];
 
 /// ISO-4217: three letters, upper case.
 fn currency<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {

@@ -361,6 +361,15 @@ fn language_prefers_lang_and_is_cut_to_two_letters() {
         NOW,
     );
     assert!(m.warnings.iter().any(|w| w.starts_with("language")));
+    // Two letters must be a language: `xx` gives way to the next source; Android's old `iw` is Hebrew.
+    let out = mapped(&with(
+        with(base(), "context.device.lang", json!("xx-YY")),
+        "context.device.language",
+        json!("es"),
+    ));
+    assert_eq!(out["language"], "es");
+    let out = mapped(&with(base(), "context.device.lang", json!("iw_IL")));
+    assert_eq!(out["language"], "he");
 }
 
 #[test]
