@@ -183,9 +183,14 @@ async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
     };
     writeln!(out, "{response}")?;
     let c = &invocation.counters;
+    // A dry run sends nothing: what it counts as delivered is what would have been sent.
+    let (run, delivered) = if send {
+        ("sent", "delivered")
+    } else {
+        ("dry run", "to send")
+    };
     eprintln!(
-        "{} {}: {} records, {} events: {} delivered, {} skipped, {} rejected, {} failed; {} requests",
-        if send { "sent" } else { "dry run" },
+        "{run} {}: {} records, {} events: {} {delivered}, {} skipped, {} rejected, {} failed; {} requests",
         invocation.trigger,
         c.records,
         c.received,
