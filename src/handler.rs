@@ -1,7 +1,7 @@
 //! One Lambda invocation: recognise the event (SQS, REST API v1, HTTP API v2), run its trigger, count.
 
 use crate::summary::Counters;
-use crate::trigger::{State, http, release, sqs};
+use crate::trigger::{State, http, json_kind, release, sqs};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -82,18 +82,28 @@ fn describe(event: &Value) -> String {
         sources.dedup();
         return format!("records from {sources:?}");
     }
-    let keys: Vec<&str> = event
-        .as_object()
-        .map(|o| o.keys().map(String::as_str).take(10).collect())
-        .unwrap_or_default();
+    let Some(object) = event.as_object() else {
+        return format!("got {}", json_kind(event));
+    };
+    let keys: Vec<&str> = object.keys().map(String::as_str).take(10).collect();
     format!("top-level keys: {keys:?}")
 }
 
+/// An API Gateway request; a `body` that is not text (an event pasted in as an object) is named as such.
 fn parse<T: serde::de::DeserializeOwned>(
     trigger: &'static str,
     event: Value,
 ) -> Result<T, HandlerError> {
-    serde_json::from_value(event).map_err(|e| malformed(trigger, e))
+    match event.get("body") {
+        Some(body) if !body.is_string() && !body.is_null() => Err(HandlerError::Malformed {
+            trigger,
+            reason: format!(
+                "body: expected the request body as text (a string), found {}",
+                json_kind(body)
+            ),
+        }),
+        _ => serde_json::from_value(event).map_err(|e| malformed(trigger, e)),
+    }
 }
 
 fn malformed(trigger: &'static str, error: serde_json::Error) -> HandlerError {
@@ -175,6 +185,21 @@ mod tests {
     }
 
     #[test]
+    fn an_api_request_whose_body_is_not_text_is_named() {
+        let mut event: Value =
+            serde_json::from_str(include_str!("../events/apigw-rest.json")).unwrap();
+        assert!(parse::<ApiGatewayProxyRequest>("rest_api", event.clone()).is_ok());
+        event["body"] = json!({"event_name": "purchase"});
+        let Err(error) = parse::<ApiGatewayProxyRequest>("rest_api", event) else {
+            panic!("an object body was accepted");
+        };
+        assert_eq!(
+            error.to_string(),
+            "malformed rest_api event: body: expected the request body as text (a string), found an object"
+        );
+    }
+
+    #[test]
     fn unsupported_events_are_described_by_source_or_keys() {
         let s3 = json!({"Records": [{"eventSource": "aws:s3"}, {"eventSource": "aws:s3"}]});
         assert_eq!(describe(&s3), r#"records from ["aws:s3"]"#);
@@ -184,6 +209,8 @@ mod tests {
             describe(&json!({"detail-type": "x"})),
             r#"top-level keys: ["detail-type"]"#
         );
+        assert_eq!(describe(&json!([{"event_name": "x"}])), "got an array");
+        assert_eq!(describe(&json!(null)), "got null");
         let diagnostic = lambda_runtime::Diagnostic::from(HandlerError::Unsupported(describe(&s3)));
         assert_eq!(diagnostic.error_type, "UnsupportedEvent");
         assert!(diagnostic.error_message.contains("aws:s3"));

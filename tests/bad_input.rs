@@ -495,9 +495,9 @@ const LAMBDA_EVENTS: &[(&str, &[&str])] = &[
         "empty-object.json",
         &["unsupported event", "top-level keys: []"],
     ),
-    ("array.json", &["unsupported event"]),
-    ("string.json", &["unsupported event"]),
-    ("null.json", &["unsupported event"]),
+    ("array.json", &["unsupported event", "got an array"]),
+    ("string.json", &["unsupported event", "got a string"]),
+    ("null.json", &["unsupported event", "got null"]),
 ];
 
 #[tokio::test]

@@ -131,6 +131,19 @@ pub struct EventResult {
     pub reason: Option<String>,
 }
 
+/// What a JSON value of an unexpected type is, for an error that must not quote it: `an object`, `null`, ...
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value as Json;
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
 /// Unix seconds now.
 pub fn unix_now() -> i64 {
     SystemTime::now()

@@ -1,6 +1,6 @@
 //! SQS trigger: each record's body is decoded on its own; failed records are reported by message id.
 
-use super::{Batch, EventResult, State, Status};
+use super::{Batch, EventResult, State, Status, json_kind};
 use crate::event::{self, Value};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::SqsBatchResponse;
@@ -94,18 +94,6 @@ fn decode_body<'a>(
         Ok(event @ Value::Object(_)) => Ok(vec![event]),
         Ok(_) => Err("body: expected an event object or an array of events".to_string()),
         Err(e) => Err(format!("body: not JSON ({e})")),
-    }
-}
-
-/// What a body of another JSON type than a string is, for its record's error.
-fn json_kind(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
     }
 }
 
