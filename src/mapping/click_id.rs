@@ -18,8 +18,9 @@ pub fn from_url(page_url: &str) -> Option<String> {
         return None;
     }
     // A URL without a scheme (`shop.example/p?epik=…`) or a relative one still has a query: read it as a path.
-    let url = Url::parse(page_url.trim())
-        .or_else(|_| Url::parse(RELATIVE_BASE)?.join(page_url.trim()))
+    let page_url = page_url.trim();
+    let url = Url::parse(page_url)
+        .or_else(|_| Url::parse(RELATIVE_BASE)?.join(page_url))
         .ok()?;
     let decode = |text| percent_decode_str(text).decode_utf8_lossy();
     url.query()?

@@ -525,8 +525,9 @@ fn language<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {
         "ji" => "yi",
         code => code,
     };
-    let known = ISO_639_1.binary_search(&primary).ok();
-    known
+    ISO_639_1
+        .binary_search(&primary)
+        .ok()
         .and_then(|found| ISO_639_1.get(found))
         .map(|&code| Text::Borrowed(code))
         .ok_or(Unreadable::Invalid(
