@@ -26,10 +26,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
-        return Err("AWS_LAMBDA_RUNTIME_API is not set: this binary is the Lambda function, run by Lambda or \
-             `cargo lambda watch`; to run the handler here, use `cargo run --bin pinterest-cli -- replay events/sqs.json`"
-            .into());
+    if let Some(problem) = runtime_environment_problem(|name| std::env::var(name).ok()) {
+        return Err(problem.into());
     }
     let settings = Settings::from_env(|name| std::env::var(name).ok())
         .and_then(Settings::require_token)
@@ -75,6 +73,35 @@ async fn run() -> Result<(), Error> {
     .map_err(|e| format!("Lambda runtime loop stopped: {e}").into())
 }
 
+/// What Lambda sets and the runtime library reads at start-up (it panics, with a backtrace, on a missing one).
+const RUNTIME_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
+
+/// Why the function can't start in this environment, in one line: a variable Lambda always sets is missing
+/// (the binary was started by hand), or the memory size is not a number.
+fn runtime_environment_problem(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let missing = RUNTIME_VARIABLES
+        .into_iter()
+        .find(|name| get(name).is_none());
+    if let Some(name) = missing {
+        return Some(format!(
+            "{name} is not set: this binary is the Lambda function, run by Lambda or `cargo lambda watch`; to run \
+             the handler here, use `cargo run --bin pinterest-cli -- replay events/sqs.json`"
+        ));
+    }
+    let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_default();
+    match memory.parse::<i32>() {
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE: expected the memory size in MB, got {memory:?}"
+        )),
+    }
+}
+
 /// Time given to an invocation whose runtime deadline is not in the future: the template's default timeout.
 const UNKNOWN_DEADLINE_BUDGET: Duration = Duration::from_secs(30);
 
@@ -114,5 +141,34 @@ mod tests {
         // cargo-lambda's emulator: `Lambda-Runtime-Deadline-Ms: 600000`.
         let emulator = UNIX_EPOCH + Duration::from_millis(600_000);
         assert_eq!(time_left(emulator, now), UNKNOWN_DEADLINE_BUDGET);
+    }
+
+    #[test]
+    fn each_variable_the_runtime_needs_is_named_when_missing_and_the_memory_size_must_be_a_number()
+    {
+        let lambda = |name: &str| match name {
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => Some("128".to_owned()),
+            _ => Some("set".to_owned()),
+        };
+        assert_eq!(runtime_environment_problem(lambda), None);
+        for missing in RUNTIME_VARIABLES {
+            let problem =
+                runtime_environment_problem(|name| lambda(name).filter(|_| name != missing))
+                    .unwrap_or_default();
+            assert!(
+                problem.starts_with(&format!("{missing} is not set:")),
+                "{problem}"
+            );
+            assert!(problem.contains("pinterest-cli -- replay"), "{problem}");
+        }
+        let problem = runtime_environment_problem(|name| match name {
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => Some("128MB".to_owned()),
+            _ => lambda(name),
+        })
+        .unwrap_or_default();
+        assert!(
+            problem.contains("expected the memory size in MB, got \"128MB\""),
+            "{problem}"
+        );
     }
 }

@@ -512,6 +512,33 @@ fn function_started_outside_lambda_points_to_the_cli() {
     assert_eq!(text.trim().lines().count(), 1, "{text}");
 }
 
+/// With only the runtime API's address set (a hand-made harness), the runtime library would panic on the
+/// first other variable Lambda always sets: the function names it in one line instead.
+#[test]
+fn function_started_without_lambdas_other_variables_names_the_first_missing() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinterest-destination"))
+        .env_clear()
+        .env("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)
+        .env("PINTEREST_ACCESS_TOKEN", "pina_by_hand")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .output()
+        .expect("the function binary runs");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set"),
+        "{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+}
+
 /// A token in the environment works (local emulators), but the function says at start-up that in Lambda it
 /// belongs in Secrets Manager, without showing it.
 #[test]
@@ -559,6 +586,8 @@ fn function_without_a_token_setting_refuses_to_start() {
         // Where the runtime would poll: nothing listens there, the function must stop before.
         .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
         .env("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
