@@ -273,6 +273,8 @@ async fn sqs_failed_record_without_a_message_id_returns_the_whole_batch() {
             }
             other => panic!("{missing:?}: expected RetryAll, got {other:?}"),
         }
+        // Both records go back to the queue, and the metrics say so.
+        assert_eq!(invocation.counters.records_failed, 2, "{missing:?}");
     }
     // A message id that is not a string can't be reported either.
     let event = json!({"Records": [record(Some("m-good"), &good), with(record(None, "[42]"), "messageId", json!(5))]});

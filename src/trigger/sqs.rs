@@ -166,6 +166,8 @@ pub async fn handle(
     for (index, failure) in &failures {
         let record = &batch.records[*index];
         let Some(id) = message_id(record) else {
+            // Every record goes back to the queue: the metrics count them all as failed.
+            counters.records_failed = batch.records.len() as u64;
             return SqsReply::RetryAll(format!(
                 "record {index} failed but has no message id to report; the batch goes back to the queue"
             ));
