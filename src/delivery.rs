@@ -148,7 +148,7 @@ pub async fn deliver<T: TokenSource>(
         Err(_) => Some("access token not read before the Lambda deadline".to_owned()),
     };
     if let Some(reason) = token_problem {
-        tracing::warn!(events = events.len(), reason = %reason, "no access token; events failed");
+        tracing::error!(events = events.len(), reason = %reason, "no access token; events failed");
         return DeliveryReport {
             outcomes: vec![EventOutcome::Failed(reason); events.len()],
             ..DeliveryReport::default()
@@ -279,7 +279,7 @@ impl<T: TokenSource> Run<'_, T> {
                 {
                     Ok(Ok(token)) => token,
                     Ok(Err(error)) => {
-                        tracing::warn!(
+                        tracing::error!(
                             events,
                             attempt,
                             reason = %error,
@@ -312,15 +312,21 @@ impl<T: TokenSource> Run<'_, T> {
                 }
                 Decision::Reject { status, reason } => {
                     let reason = quote(&reason);
-                    tracing::warn!(status, events, attempt, reason = %reason, "request refused");
+                    // 403 and 404 refuse the whole ad account or token (someone must act), not these events.
+                    let account_level = matches!(status, 403 | 404);
+                    if account_level {
+                        tracing::error!(status, events, attempt, reason = %reason, "request refused");
+                    } else {
+                        tracing::warn!(status, events, attempt, reason = %reason, "request refused");
+                    }
                     return Sent::Rejected {
                         reason,
-                        account_level: matches!(status, 403 | 404),
+                        account_level,
                         split: status != 501,
                     };
                 }
                 Decision::RefreshToken if token_refreshed => {
-                    tracing::warn!(
+                    tracing::error!(
                         status = 401,
                         events,
                         attempt,
@@ -371,7 +377,7 @@ impl<T: TokenSource> Run<'_, T> {
                         events,
                         attempt,
                         reason = %reason,
-                        wait_ms = wait.as_millis(),
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                         "transient error; retrying"
                     );
                     tokio::time::sleep(wait).await;

@@ -38,6 +38,9 @@ async fn run() -> Result<(), Error> {
              the function's configuration can read it; store it in Secrets Manager and set PINTEREST_TOKEN_SECRET_ID"
         );
     }
+    let metrics_level = pinterest_destination::logging::metrics_level(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+    );
     let state = State::new(settings).await?;
     // The state lives as long as the process; 'static lets the token be read beside the first event.
     let state: &'static State = Box::leak(Box::new(state));
@@ -61,10 +64,12 @@ async fn run() -> Result<(), Error> {
                 &state.settings.metrics_namespace,
                 invocation.trigger,
                 timestamp_ms,
-                duration_ms
+                duration_ms,
+                metrics_level
             )
         );
         invocation.response.map_err(|e| {
+            // The runtime library's own, `Debug`-formatted copy of this line is filtered out (`logging`).
             tracing::error!("invocation failed: {e}");
             Diagnostic::from(e)
         })

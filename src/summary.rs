@@ -29,32 +29,50 @@ impl Counters {
         }
     }
 
-    /// Emits the invocation's summary line.
+    /// Emits the invocation's summary line: INFO, or WARN when an event was rejected or failed or a record
+    /// failed, so that a function logging at WARN still says which invocations had trouble.
     pub fn log(&self, trigger: &str, duration_ms: u64, cold_start: bool) {
-        tracing::info!(
-            trigger,
-            records = self.records,
-            records_failed = self.records_failed,
-            events_received = self.received,
-            delivered = self.delivered,
-            skipped = self.skipped,
-            rejected = self.rejected,
-            failed = self.failed,
-            requests = self.requests,
-            retries = self.retries,
-            duration_ms,
-            cold_start,
-            "invocation summary"
-        );
+        macro_rules! summary {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    trigger,
+                    records = self.records,
+                    records_failed = self.records_failed,
+                    events_received = self.received,
+                    delivered = self.delivered,
+                    skipped = self.skipped,
+                    rejected = self.rejected,
+                    failed = self.failed,
+                    requests = self.requests,
+                    retries = self.retries,
+                    duration_ms,
+                    cold_start,
+                    "invocation summary"
+                )
+            };
+        }
+        if self.had_trouble() {
+            summary!(tracing::Level::WARN);
+        } else {
+            summary!(tracing::Level::INFO);
+        }
     }
 
-    /// One EMF document (print it alone on a stdout line; CloudWatch turns it into metrics).
+    /// Whether an event was rejected or failed, or a record failed.
+    pub fn had_trouble(&self) -> bool {
+        self.rejected + self.failed + self.records_failed > 0
+    }
+
+    /// One EMF document (print it alone on a stdout line; CloudWatch turns it into metrics). `level` is the
+    /// line's log level for Lambda's log-level filter ([`crate::logging::metrics_level`]).
     pub fn emf(
         &self,
         namespace: &str,
         trigger: &str,
         timestamp_ms: u64,
         duration_ms: u64,
+        level: &str,
     ) -> Value {
         let counts = [
             ("Records", self.records),
@@ -81,6 +99,7 @@ impl Counters {
                     "Metrics": metrics
                 }]
             },
+            "level": level,
             "Trigger": trigger,
             "Duration": duration_ms
         });
@@ -222,7 +241,7 @@ mod tests {
 
     #[test]
     fn emf_validator_catches_broken_documents() {
-        let good = Counters::default().emf("Ns", "sqs", 1_700_000_000_000, 1);
+        let good = Counters::default().emf("Ns", "sqs", 1_700_000_000_000, 1, "INFO");
         assert_eq!(emf_errors(&good), Vec::<String>::new());
         let mut no_value = good.clone();
         no_value["EventsFailed"] = json!("3");
@@ -324,7 +343,10 @@ mod tests {
             invocation.trigger,
             1_795_983_300_000,
             42,
+            "WARN",
         );
+        assert!(invocation.counters.had_trouble());
+        assert_eq!(doc["level"], "WARN");
 
         assert_eq!(emf_errors(&doc), Vec::<String>::new(), "{doc:#}");
         assert_eq!(
@@ -389,7 +411,7 @@ mod tests {
         ] {
             c.count(s);
         }
-        let doc = c.emf("Ns", "sqs", 1_700_000_000_000, 12);
+        let doc = c.emf("Ns", "sqs", 1_700_000_000_000, 12, "INFO");
         let declared = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "Ns");
         assert_eq!(declared["Dimensions"], json!([["Trigger"]]));

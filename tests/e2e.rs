@@ -205,13 +205,8 @@ impl Stack {
         // Each summary line is in the invocation's span, which carries its request id.
         let request_ids: std::collections::HashSet<String> = leaks::json_lines(&lines)
             .iter()
-            .filter(|l| l["fields"]["message"] == "invocation summary")
-            .map(|l| {
-                l["span"]["requestId"]
-                    .as_str()
-                    .expect("requestId")
-                    .to_owned()
-            })
+            .filter(|l| l["message"] == "invocation summary")
+            .map(|l| l["requestId"].as_str().expect("requestId").to_owned())
             .collect();
         assert_eq!(request_ids.len(), invocations);
 
@@ -311,6 +306,56 @@ async fn sqs_standard_queue_in_test_mode() {
     assert_eq!(requests[0].event_ids, ["e-warned"]);
 
     stack.check_logs().await;
+}
+
+/// At Lambda's WARN filter level (the template's `LogLevel` allows it): Lambda drops JSON lines whose `level` is
+/// below WARN, or missing (read as INFO). The metrics must still arrive, every line must still carry its
+/// request id, and an invocation with rejected events still gets its summary line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_lambdas_warn_level_metrics_and_request_ids_remain() {
+    let mut stack = Stack::start(TOKEN_A, &[("AWS_LAMBDA_LOG_LEVEL", "WARN")]).await;
+    let invoked = stack
+        .invoke(
+            &fixture("sqs.json"),
+            counts("sqs", 5, 2, [3, 1, 1, 0], 1, 0),
+        )
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    let lines = stack
+        .function
+        .wait_for_logs(
+            |lines| leaks::emf_documents(lines).len() >= 2 && !leaks::summaries(lines).is_empty(),
+            Duration::from_secs(10),
+        )
+        .await;
+    let levels = ["WARN", "ERROR", "FATAL"];
+    let json_lines = leaks::json_lines(&lines);
+    let below_warn: Vec<&Value> = json_lines
+        .iter()
+        .filter(|l| !levels.contains(&l["level"].as_str().unwrap_or("INFO")))
+        .collect();
+    assert_eq!(below_warn, Vec::<&Value>::new(), "lines Lambda would drop");
+    // The warm-up invocation had nothing to report: only the second one has a summary.
+    let summaries = leaks::summaries(&lines);
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    assert_eq!(summaries[0]["rejected"], 1);
+    let documents = leaks::emf_documents(&lines);
+    assert_eq!(documents.len(), 2, "one metrics document per invocation");
+    assert!(
+        documents.iter().all(|d| d["level"] == "WARN"),
+        "{documents:?}"
+    );
+    let log_lines: Vec<&Value> = json_lines
+        .iter()
+        .filter(|l| l.get("_aws").is_none())
+        .collect();
+    assert!(log_lines.len() >= 3, "{log_lines:?}");
+    for line in log_lines {
+        assert!(
+            line["requestId"].as_str().is_some_and(|id| !id.is_empty()),
+            "no request id: {line}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

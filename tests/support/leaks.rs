@@ -238,12 +238,11 @@ pub fn json_lines(lines: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// The `fields` of every "invocation summary" line (`AWS_LAMBDA_LOG_FORMAT=JSON`).
+/// Every "invocation summary" line (`AWS_LAMBDA_LOG_FORMAT=JSON`: its fields are at the top level).
 pub fn summaries(lines: &[String]) -> Vec<Value> {
     json_lines(lines)
         .into_iter()
-        .filter(|l| l["fields"]["message"] == "invocation summary")
-        .map(|l| l["fields"].clone())
+        .filter(|l| l["message"] == "invocation summary")
         .collect()
 }
 
