@@ -351,64 +351,173 @@ fn events_route_requires_an_api_key_or_iam() {
     }
 }
 
+/// The statements of a role's inline policies, with the condition of each `!If [condition, statement,
+/// !Ref AWS::NoValue]`.
+fn role_statements(role: &Value) -> Vec<(Option<String>, &Value)> {
+    let policies = at(role, "Properties.Policies")
+        .as_sequence()
+        .expect("Policies is a list");
+    let mut statements = Vec::new();
+    for policy in policies {
+        let listed = at(policy, "PolicyDocument.Statement")
+            .as_sequence()
+            .expect("Statement is a list");
+        for statement in listed {
+            match intrinsic(statement) {
+                Some((name, args)) if name == "If" => {
+                    let args = args.as_sequence().expect("!If takes a list");
+                    assert_eq!(args.len(), 3, "{args:?}");
+                    assert_eq!(ref_target(&args[2]), Some("AWS::NoValue"), "{args:?}");
+                    let condition = args[0].as_str().expect("a condition name").to_owned();
+                    statements.push((Some(condition), &args[1]));
+                }
+                _ => statements.push((None, statement)),
+            }
+        }
+    }
+    statements
+}
+
+/// A statement's actions, as a sorted list.
+fn actions(statement: &Value) -> Vec<String> {
+    let mut actions = Vec::new();
+    strings(at(statement, "Action"), &mut actions);
+    actions.sort();
+    actions
+}
+
 #[test]
-fn function_may_only_read_its_one_secret() {
+fn function_role_grants_each_permission_on_its_one_resource() {
     let t = template();
     let (_, f) = function(&t);
     let props = at(f, "Properties");
     assert!(
-        get(props, "Role").is_none(),
-        "no custom role: SAM builds it"
+        get(props, "Policies").is_none(),
+        "no SAM policies: SAM would add AWS's managed policies (every queue, every log group)"
     );
-    let policies = at(props, "Policies")
-        .as_sequence()
-        .expect("Policies is a list");
-    assert_eq!(policies.len(), 1, "exactly one policy: {policies:?}");
-    let policy = policies[0].as_mapping().expect("a SAM policy template");
-    assert_eq!(policy.len(), 1);
-    let (name, args) = policy.iter().next().expect("one entry");
-    assert_eq!(
-        name.as_str(),
-        Some("AWSSecretsManagerGetSecretValuePolicy"),
-        "only secretsmanager:GetSecretValue is granted"
-    );
-    let secret = get(args, "SecretArn").expect("SecretArn");
-    let mut literal = Vec::new();
-    strings(secret, &mut literal);
+    let (role_id, attribute) = getatt_target(at(props, "Role")).expect("Role: !GetAtt <role>.Arn");
+    assert_eq!(attribute, "Arn");
+    let role = resource(&t, &role_id);
+    assert_eq!(str_at(role, "Type"), "AWS::IAM::Role");
+    let role_props = at(role, "Properties");
     assert!(
-        literal.iter().all(|s| !s.contains('*')),
-        "no wildcard in the secret ARN"
+        get(role_props, "ManagedPolicyArns").is_none(),
+        "no managed policies"
     );
-    let secret_ref = ref_target(secret).expect("SecretArn is a !Ref to one secret");
-
-    // The function reads the same secret it may read.
-    let env = at(props, "Environment.Variables");
+    let trust = at(role_props, "AssumeRolePolicyDocument.Statement")
+        .as_sequence()
+        .expect("Statement is a list");
+    assert_eq!(trust.len(), 1);
     assert_eq!(
-        ref_target(at(env, "PINTEREST_TOKEN_SECRET_ID")),
-        Some(secret_ref),
-        "PINTEREST_TOKEN_SECRET_ID names the secret the policy grants"
+        str_at(&trust[0], "Principal.Service"),
+        "lambda.amazonaws.com"
     );
-    if let Some(p) = parameter(&t, secret_ref) {
-        // An existing secret passed in: its full ARN, never a pattern.
-        let pattern = str_at(p, "AllowedPattern");
+    assert_eq!(str_at(&trust[0], "Action"), "sts:AssumeRole");
+
+    // What the SQS event source consumes, and what the function reads its token from.
+    let (queue_id, _) = getatt_target(at(function_events(&t)[0].1, "Properties.Queue"))
+        .expect("the SQS event's queue is a !GetAtt");
+    let env = at(props, "Environment.Variables");
+    let secret_ref =
+        ref_target(at(env, "PINTEREST_TOKEN_SECRET_ID")).expect("the secret is a !Ref");
+    let log_group =
+        ref_target(at(props, "LoggingConfig.LogGroup")).expect("the log group is a !Ref");
+
+    let statements = role_statements(role);
+    let mut granted = Vec::new();
+    for (condition, statement) in &statements {
+        assert_eq!(str_at(statement, "Effect"), "Allow");
+        let actions = actions(statement);
         assert!(
-            pattern.starts_with("^arn:aws") && pattern.contains(":secretsmanager:"),
-            "{pattern}"
+            actions.iter().all(|a| !a.contains('*')),
+            "no wildcard action: {actions:?}"
         );
-        // The secret-name part admits no `*` and no `.` wildcard, and requires the
-        // 6-character suffix of a full secret ARN (IAM needs the exact ARN).
-        let name_part = pattern.split(":secret:").nth(1).unwrap_or_default();
+        let resource_value = at(statement, "Resource");
+        let mut literal = Vec::new();
+        strings(resource_value, &mut literal);
         assert!(
-            !name_part.is_empty()
-                && !name_part.contains('*')
-                && !name_part.contains(".+")
-                && name_part.ends_with("-[A-Za-z0-9]{6}$"),
-            "the secret ARN pattern must name one full ARN, no wildcard: {pattern}"
+            literal.iter().all(|s| !s.contains('*')),
+            "no wildcard resource: {literal:?}"
         );
-    } else {
-        let r = resource(&t, secret_ref);
-        assert_eq!(str_at(r, "Type"), "AWS::SecretsManager::Secret");
+        let target = ref_target(resource_value)
+            .map(str::to_owned)
+            .or_else(|| {
+                getatt_target(resource_value).map(|(id, attribute)| format!("{id}.{attribute}"))
+            })
+            .unwrap_or_else(|| panic!("each resource is one !Ref or !GetAtt: {resource_value:?}"));
+        granted.push((condition.clone(), actions, target));
     }
+    let expected = vec![
+        (
+            None,
+            vec![
+                "logs:CreateLogStream".to_owned(),
+                "logs:PutLogEvents".to_owned(),
+            ],
+            format!("{log_group}.Arn"),
+        ),
+        (
+            None,
+            vec![
+                "sqs:DeleteMessage".to_owned(),
+                "sqs:GetQueueAttributes".to_owned(),
+                "sqs:ReceiveMessage".to_owned(),
+            ],
+            format!("{queue_id}.Arn"),
+        ),
+        (
+            None,
+            vec!["secretsmanager:GetSecretValue".to_owned()],
+            secret_ref.to_owned(),
+        ),
+        (
+            Some("HasTokenKmsKey".to_owned()),
+            vec!["kms:Decrypt".to_owned()],
+            "TokenKmsKeyArn".to_owned(),
+        ),
+    ];
+    assert_eq!(granted, expected);
+    // The key decrypts only for Secrets Manager.
+    let kms = statements
+        .iter()
+        .find(|(condition, _)| condition.is_some())
+        .map(|(_, statement)| *statement)
+        .expect("the KMS statement");
+    let via = at(kms, "Condition.StringEquals");
+    let (name, service) = intrinsic(at(via, "kms:ViaService")).expect("!Sub of the service");
+    assert_eq!(name, "Sub");
+    assert_eq!(
+        service.as_str(),
+        Some("secretsmanager.${AWS::Region}.amazonaws.com")
+    );
+
+    // An existing secret passed in: its full ARN, never a pattern.
+    let pattern = str_at(
+        parameter(&t, secret_ref).expect("the secret is a parameter"),
+        "AllowedPattern",
+    );
+    assert!(
+        pattern.starts_with("^arn:aws") && pattern.contains(":secretsmanager:"),
+        "{pattern}"
+    );
+    // The secret-name part admits no `*` and no `.` wildcard, and requires the 6-character suffix of a full
+    // secret ARN (IAM needs the exact ARN).
+    let name_part = pattern.split(":secret:").nth(1).unwrap_or_default();
+    assert!(
+        !name_part.is_empty()
+            && !name_part.contains('*')
+            && !name_part.contains(".+")
+            && name_part.ends_with("-[A-Za-z0-9]{6}$"),
+        "the secret ARN pattern must name one full ARN, no wildcard: {pattern}"
+    );
+    let key_pattern = str_at(
+        parameter(&t, "TokenKmsKeyArn").expect("TokenKmsKeyArn"),
+        "AllowedPattern",
+    );
+    assert!(
+        key_pattern.starts_with("^$|^arn:aws") && key_pattern.contains(":key/"),
+        "{key_pattern}"
+    );
 
     // No other IAM document in the stack reaches the function or grants secrets.
     for ty in [
@@ -417,6 +526,9 @@ fn function_may_only_read_its_one_secret() {
         "AWS::IAM::Role",
     ] {
         for (id, r) in resources_of_type(&t, ty) {
+            if id == role_id {
+                continue;
+            }
             let rp = at(r, "Properties");
             for attach in ["Roles", "Users", "Groups"] {
                 assert!(
@@ -427,8 +539,9 @@ fn function_may_only_read_its_one_secret() {
             let mut all = Vec::new();
             strings(rp, &mut all);
             assert!(
-                all.iter().all(|s| !s.starts_with("secretsmanager:")),
-                "{id} must not grant Secrets Manager access"
+                all.iter()
+                    .all(|s| !s.starts_with("secretsmanager:") && !s.starts_with("kms:")),
+                "{id} must not grant Secrets Manager or KMS access"
             );
         }
     }
@@ -558,4 +671,92 @@ fn outputs_cover_queue_api_and_function() {
     ] {
         assert!(get(outputs, key).is_some(), "output {key} is missing");
     }
+}
+
+/// The template accepts no metrics namespace the function would refuse at start-up (CloudFormation patterns are
+/// ECMAScript regular expressions, as JSON Schema's `pattern`), and every ordinary one.
+#[test]
+fn metrics_namespace_pattern_accepts_only_what_the_function_accepts() {
+    let t = template();
+    let pattern = str_at(
+        parameter(&t, "MetricsNamespace").expect("MetricsNamespace"),
+        "AllowedPattern",
+    );
+    let schema = serde_json::json!({"type": "string", "pattern": pattern});
+    let validator = jsonschema::validator_for(&schema).expect("the pattern compiles");
+    let template_accepts = |namespace: &str| validator.is_valid(&serde_json::json!(namespace));
+    let function_accepts = |namespace: &str| {
+        pinterest_destination::config::Settings::from_env(|name| match name {
+            "PINTEREST_AD_ACCOUNT_ID" => Some("549755885175".to_owned()),
+            "PINTEREST_ACCESS_TOKEN" => Some("pina_x".to_owned()),
+            "PINTEREST_METRICS_NAMESPACE" => Some(namespace.to_owned()),
+            _ => None,
+        })
+        .is_ok()
+    };
+    let longest = "n".repeat(255);
+    for namespace in [
+        "PinterestDestination",
+        "Ads/Pinterest",
+        "a",
+        "Ads Pinterest",
+        "a:b",
+        "#x_y-z.1",
+        &longest,
+    ] {
+        assert!(template_accepts(namespace), "{namespace:?}");
+        assert!(function_accepts(namespace), "{namespace:?}");
+    }
+    let too_long = "n".repeat(256);
+    // Blank is "not set" for the function (the default namespace), and it trims: the template asks for a value
+    // without spaces at its ends, so that what it passes is what the function checks.
+    for namespace in [
+        ":x",
+        "AWS/Lambda",
+        " AWS/x",
+        "é",
+        "a,b",
+        &too_long,
+        "",
+        " ",
+        "x ",
+        " x",
+    ] {
+        assert!(!template_accepts(namespace), "{namespace:?}");
+    }
+}
+
+/// Lambda refuses an SQS event source with more than 10 messages per batch and no batching window: the
+/// template's rule refuses those parameters before anything is created.
+#[test]
+fn a_rule_refuses_large_batches_without_a_batching_window() {
+    let t = template();
+    let rules = at(&t, "Rules").as_mapping().expect("Rules is a mapping");
+    let rule = rules
+        .values()
+        .find(|rule| {
+            let mut named = Vec::new();
+            strings(at(rule, "RuleCondition"), &mut named);
+            named.contains(&"BatchingWindowSeconds".to_owned())
+        })
+        .expect("a rule on BatchingWindowSeconds");
+    let (name, args) = intrinsic(at(rule, "RuleCondition")).expect("an intrinsic condition");
+    assert_eq!(name, "Equals");
+    let args = args.as_sequence().expect("!Equals takes a list");
+    assert_eq!(ref_target(&args[0]), Some("BatchingWindowSeconds"));
+    assert_eq!(args[1].as_str(), Some("0"));
+    let assertions = at(rule, "Assertions").as_sequence().expect("a list");
+    assert_eq!(assertions.len(), 1);
+    let (name, args) = intrinsic(at(&assertions[0], "Assert")).expect("an intrinsic assertion");
+    assert_eq!(name, "Contains");
+    let args = args.as_sequence().expect("!Contains takes a list");
+    let allowed: Vec<String> = args[0]
+        .as_sequence()
+        .expect("the allowed sizes")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let one_to_ten: Vec<String> = (1..=10).map(|n| n.to_string()).collect();
+    assert_eq!(allowed, one_to_ten);
+    assert_eq!(ref_target(&args[1]), Some("BatchSize"));
 }
