@@ -535,53 +535,47 @@ async fn persisting_401_fails_the_records_after_one_refresh() {
     stack.check_logs().await;
 }
 
-/// Started by hand (`cargo run`) rather than by Lambda, the function says what it is and what to run instead,
-/// in one line, rather than the runtime library's panic.
-#[test]
-fn function_started_outside_lambda_points_to_the_cli() {
+/// Runs the function binary to its end with only the ad account and `env` in its environment: its exit code
+/// and everything it printed.
+fn run_function(env: &[(&str, &str)]) -> (Option<i32>, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinterest-destination"))
         .env_clear()
         .env("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)
-        .env("PINTEREST_ACCESS_TOKEN", "pina_by_hand")
+        .envs(env.iter().copied())
         .output()
         .expect("the function binary runs");
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("AWS_LAMBDA_RUNTIME_API is not set"), "{text}");
-    assert!(text.contains("pinterest-cli -- replay"), "{text}");
-    assert!(!text.contains("panicked"), "{text}");
-    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    (out.status.code(), text)
 }
 
-/// With only the runtime API's address set (a hand-made harness), the runtime library would panic on the
-/// first other variable Lambda always sets: the function names it in one line instead.
+/// Started by hand (`cargo run`) rather than by Lambda, or by a hand-made harness that sets only some of
+/// Lambda's variables, the function names the first missing one and what to run instead, in one line, rather
+/// than the runtime library's panic.
 #[test]
-fn function_started_without_lambdas_other_variables_names_the_first_missing() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinterest-destination"))
-        .env_clear()
-        .env("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)
-        .env("PINTEREST_ACCESS_TOKEN", "pina_by_hand")
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-        .env("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .output()
-        .expect("the function binary runs");
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set"),
-        "{text}"
-    );
-    assert!(!text.contains("panicked"), "{text}");
-    assert_eq!(text.trim().lines().count(), 1, "{text}");
+fn function_started_outside_lambda_names_the_missing_variable_and_points_to_the_cli() {
+    let token = ("PINTEREST_ACCESS_TOKEN", "pina_by_hand");
+    let runtime_api = ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
+    let name = ("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination");
+    let version = ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+    for (env, missing) in [
+        (vec![token], "AWS_LAMBDA_RUNTIME_API"),
+        (vec![token, runtime_api], "AWS_LAMBDA_FUNCTION_NAME"),
+        (
+            vec![token, runtime_api, name, version],
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        ),
+    ] {
+        let (code, text) = run_function(&env);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains(&format!("{missing} is not set")), "{text}");
+        assert!(text.contains("pinterest-cli -- replay"), "{text}");
+        assert!(!text.contains("panicked"), "{text}");
+        assert_eq!(text.trim().lines().count(), 1, "{text}");
+    }
 }
 
 /// A token in the environment works (local emulators), but the function says at start-up that in Lambda it
@@ -589,22 +583,14 @@ fn function_started_without_lambdas_other_variables_names_the_first_missing() {
 #[test]
 fn function_with_a_token_in_its_environment_warns_at_start_up() {
     const PLAIN_TOKEN: &str = "pina_in_the_environment";
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pinterest-destination"))
-        .env_clear()
-        .env("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)
-        .env("PINTEREST_ACCESS_TOKEN", PLAIN_TOKEN)
+    let (_, text) = run_function(&[
+        ("PINTEREST_ACCESS_TOKEN", PLAIN_TOKEN),
         // Nothing listens there: the function warns, then stops when the runtime API can't be reached.
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-        .env("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .output()
-        .expect("the function binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "pinterest-destination"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+    ]);
     let warning = text
         .lines()
         .find(|line| line.contains("PINTEREST_ACCESS_TOKEN"))
