@@ -49,15 +49,45 @@ pub fn clear_values(events: &[String]) -> Vec<String> {
     values
 }
 
-/// `text` with every value of `clear` (from [`clear_values`]) replaced by `[redacted]`.
+/// What ends a text that was cut short (`pinterest::retry`).
+const CUT_MARK: char = '…';
+
+/// `text` with every value of `clear` (from [`clear_values`]) replaced by `[redacted]`; a text cut short (ending
+/// in `…`) that ends inside a value has that value's start replaced too.
 pub fn redact(text: &str, clear: &[String]) -> String {
-    clear.iter().fold(text.to_owned(), |text, value| {
+    let whole = clear.iter().fold(text.to_owned(), |text, value| {
         if memchr::memmem::find(text.as_bytes(), value.as_bytes()).is_some() {
             text.replace(value.as_str(), MARK)
         } else {
             text
         }
-    })
+    });
+    redact_cut_value(whole, clear)
+}
+
+/// A text cut inside a value ends with the value's first characters: where the longest such start (of at
+/// least [`MIN_CHARS`] characters) of any value begins, it is replaced.
+fn redact_cut_value(text: String, clear: &[String]) -> String {
+    let Some(kept) = text.strip_suffix(CUT_MARK) else {
+        return text;
+    };
+    let value_start = clear
+        .iter()
+        .filter_map(|value| {
+            value
+                .char_indices()
+                .map(|(end, _)| end)
+                .chain([value.len()])
+                .skip(MIN_CHARS)
+                .filter(|&end| kept.ends_with(&value[..end]))
+                .last()
+                .map(|end| kept.len() - end)
+        })
+        .min();
+    match value_start {
+        Some(start) => format!("{}{MARK}{CUT_MARK}", &kept[..start]),
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +144,27 @@ mod tests {
             redact("data[1]: 203.0.113.2 is not an IPv4 address", &clear),
             "data[1]: [redacted] is not an IPv4 address"
         );
+    }
+
+    #[test]
+    fn a_value_cut_by_the_quote_limit_is_redacted_from_its_start() {
+        let url = "https://shop.example/checkout?step=2&epik=dj0yJnU9abc";
+        let clear = clear_values(&[event("203.0.113.77", "Mozilla/5.0 Test", "clk-123456", url)]);
+        let cut_inside = format!("HTTP 400: bad url {}…", &url[..20]);
+        assert_eq!(redact(&cut_inside, &clear), "HTTP 400: bad url [redacted]…");
+        // The IP and the URL's start both end the text: the earliest start goes.
+        let ip_then_url = format!("ip 203.0.113.77 then {}…", &url[..30]);
+        assert_eq!(
+            redact(&ip_then_url, &clear),
+            "ip [redacted] then [redacted]…"
+        );
+        // Fewer than 6 characters of a value, or a text that was not cut: left as they are.
+        assert_eq!(
+            redact("HTTP 400: see https…", &clear),
+            "HTTP 400: see https…"
+        );
+        let not_cut = format!("HTTP 400: bad url {}", &url[..20]);
+        assert_eq!(redact(&not_cut, &clear), not_cut);
     }
 
     #[test]
