@@ -379,6 +379,23 @@ fn zip(value: &str, country: Option<&str>) -> Result<String, &'static str> {
     }
 }
 
+/// A US ZIP code given as a JSON number has lost its leading zeros (`02134` arrives as `2134`): with a US
+/// country, 3 or 4 digits are padded to 5, and 7 or 8 to 9 (ZIP+4). Anything else is returned as it is.
+pub fn zip_from_number<'a>(digits: Cow<'a, str>, country: Option<&str>) -> Cow<'a, str> {
+    let us =
+        country.is_some_and(|c| US_ZIP_COUNTRIES.contains(&c.trim().to_ascii_lowercase().as_str()));
+    let width = match digits.len() {
+        3 | 4 => 5,
+        7 | 8 => 9,
+        _ => return digits,
+    };
+    if us && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Cow::Owned(format!("{digits:0>width$}"))
+    } else {
+        digits
+    }
+}
+
 /// White space and dashes (hyphen, the Unicode dashes, minus sign): dropped from postal codes.
 fn is_zip_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')
@@ -1457,6 +1474,21 @@ mod tests {
         assert_eq!(norm(Zp, "00907", Some("pr")), "00907");
         assert_eq!(invalid(Zp, "9402", Some("us")), "not a US ZIP code");
         assert_eq!(invalid(Zp, "SW1A 1AA", Some("us")), "not a US ZIP code");
+    }
+
+    #[test]
+    fn zip_from_a_number_is_padded_only_for_us_countries() {
+        let pad =
+            |digits: &str, country| zip_from_number(Cow::Borrowed(digits), country).into_owned();
+        assert_eq!(pad("2134", Some("us")), "02134");
+        assert_eq!(pad("501", Some("vi")), "00501");
+        assert_eq!(pad("21341234", Some("us")), "021341234");
+        assert_eq!(pad("2134567", Some("us")), "002134567");
+        for unchanged in ["94025", "12", "940251234", "123456", "2a34"] {
+            assert_eq!(pad(unchanged, Some("us")), unchanged);
+        }
+        assert_eq!(pad("2134", Some("au")), "2134");
+        assert_eq!(pad("2134", None), "2134");
     }
 
     #[test]

@@ -163,9 +163,12 @@ impl<'a> Reader<'a> {
     /// `*_sha256` must hold a digest: anything else there is not hashed again but skipped the same way.
     fn hashed(&mut self, field: Field, rule: HashedField, country: Option<&str>) -> Option<Hashed> {
         self.first_at(field, |value, path| {
-            let Some(raw) = event::text_ref(value)? else {
+            let Some(mut raw) = event::text_ref(value)? else {
                 return Ok(None);
             };
+            if rule == HashedField::Zp && matches!(value, Value::Number(_)) {
+                raw = normalize::zip_from_number(raw, country);
+            }
             if path.names_a_digest() && !normalize::is_sha256_hex(&raw) {
                 return Err(Unreadable::Invalid(
                     "not a SHA-256 digest (64 hex characters)",

@@ -399,6 +399,25 @@ fn user_data_is_hashed_with_fallbacks() {
 }
 
 #[test]
+fn a_us_zip_given_as_a_number_gets_its_leading_zeros_back() {
+    let us = |zip: Value, country: &str| {
+        let event = with(
+            with(base(), "user.zipcode", zip),
+            "user.country",
+            json!(country),
+        );
+        mapped(&event)["user_data"]["zp"].clone()
+    };
+    assert_eq!(us(json!(2134), "US"), sha("02134"));
+    assert_eq!(us(json!(501), "usa"), sha("00501"));
+    assert_eq!(us(json!(21341234), "US"), sha("02134"));
+    assert_eq!(us(json!(907), "PR"), sha("00907"));
+    // Elsewhere 4 digits are a whole postcode (Australia, Belgium, ...); a string keeps what it says.
+    assert_eq!(us(json!(2000), "AU"), sha("2000"));
+    assert_eq!(us(json!("2134"), "US"), Value::Null);
+}
+
+#[test]
 fn phone_gets_the_calling_code_of_the_users_country() {
     let event = with(
         with(base(), "user.phone", json!("0612345678")),
