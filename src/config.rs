@@ -3,7 +3,9 @@
 use crate::event::{self, Path};
 use crate::mapping::Mapper;
 use crate::mapping::fields::Field;
-use crate::mapping::names::{Unmapped, pinterest_event_name};
+use crate::mapping::names::{
+    PINTEREST_EVENT_NAMES, Unmapped, normalize_name, pinterest_event_name,
+};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -327,15 +329,17 @@ pub fn apply_mapping_document(mapper: &mut Mapper, text: &str) -> Result<(), Con
                         .ok_or_else(|| {
                             invalid(
                                 &at,
-                                "expected a Pinterest event name: add_to_cart, checkout, custom, lead, \
-                                 page_visit, search, signup, view_category or watch_video",
+                                format!(
+                                    "expected a Pinterest event name: {}",
+                                    PINTEREST_EVENT_NAMES.join(", ")
+                                ),
                             )
                         })?;
                     if from.trim().is_empty() {
                         return Err(invalid(&at, "empty Commanders Act event name"));
                     }
                     // Names match trimmed and lower-cased: `Optin` and `optin ` are one row.
-                    if !seen.insert(from.trim().to_lowercase()) {
+                    if !seen.insert(normalize_name(from).into_owned()) {
                         return Err(invalid(
                             &at,
                             "duplicate event name (names match trimmed and in any case)",

@@ -16,8 +16,6 @@ use crate::pinterest::retry::{Decision, EventResult, EventStatus, truncate};
 use crate::redact::{clear_values, redact};
 use crate::token::{AccessToken, TokenSource};
 
-pub use crate::pinterest::client::http_client;
-
 /// Pinterest accepts at most this many events in one request.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1000;
 
@@ -142,12 +140,7 @@ pub async fn deliver<T: TokenSource>(
     };
     // Read the token once up front: when it is unavailable, every request would wait for the same
     // failing read in turn; this way the events fail at once, with one log line.
-    let token_problem = match tokio::time::timeout_at(run.stop, tokens.token(None)).await {
-        Ok(Ok(_)) => None,
-        Ok(Err(error)) => Some(format!("access token unavailable: {error}")),
-        Err(_) => Some("access token not read before the Lambda deadline".to_owned()),
-    };
-    if let Some(reason) = token_problem {
+    if let Err(reason) = run.read_token(None).await {
         tracing::error!(events = events.len(), reason = %reason, "no access token; events failed");
         return DeliveryReport {
             outcomes: vec![EventOutcome::Failed(reason); events.len()],
@@ -199,6 +192,16 @@ enum Sent {
 }
 
 impl<T: TokenSource> Run<'_, T> {
+    /// The token (a fresh one when `refused` is the one Pinterest refused), or why there is none, before the
+    /// stop time.
+    async fn read_token(&self, refused: Option<&AccessToken>) -> Result<AccessToken, String> {
+        match tokio::time::timeout_at(self.stop, self.tokens.token(refused)).await {
+            Ok(Ok(token)) => Ok(token),
+            Ok(Err(error)) => Err(format!("access token unavailable: {error}")),
+            Err(_) => Err("access token not read before the Lambda deadline".to_owned()),
+        }
+    }
+
     /// Sends one planned request and settles it; returns its first index with its outcomes.
     async fn send_and_settle(&self, range: Range<usize>) -> (usize, Vec<EventOutcome>) {
         let sent = self.send(range.clone()).await;
@@ -274,25 +277,13 @@ impl<T: TokenSource> Run<'_, T> {
             if Instant::now() >= self.stop {
                 return Sent::Failed(last_reason);
             }
-            let token =
-                match tokio::time::timeout_at(self.stop, self.tokens.token(refused.as_ref())).await
-                {
-                    Ok(Ok(token)) => token,
-                    Ok(Err(error)) => {
-                        tracing::error!(
-                            events,
-                            attempt,
-                            reason = %error,
-                            "no access token; events failed"
-                        );
-                        return Sent::Failed(format!("access token unavailable: {error}"));
-                    }
-                    Err(_) => {
-                        return Sent::Failed(
-                            "access token not read before the Lambda deadline".to_owned(),
-                        );
-                    }
-                };
+            let token = match self.read_token(refused.as_ref()).await {
+                Ok(token) => token,
+                Err(reason) => {
+                    tracing::error!(events, attempt, reason = %reason, "no access token; events failed");
+                    return Sent::Failed(reason);
+                }
+            };
             refused = None;
             let budget = self.stop.saturating_duration_since(Instant::now());
             let clipped = budget < self.cfg.request_timeout;

@@ -297,7 +297,7 @@ pub fn boolean(value: &Value<'_>) -> Result<bool, Unreadable> {
 
 /// A whole number from a JSON integer, a float without fraction, or a string of either (`"2"`, `"2.0"`).
 pub fn integer(value: &Value<'_>) -> Result<i64, Unreadable> {
-    let whole = |x: f64| (x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64);
+    let whole = |x: f64| (x.fract() == 0.0 && x.abs() < FLOAT_WITHOUT_FRACTION).then_some(x as i64);
     match value {
         Value::Number(n) => n
             .as_i64()
@@ -653,6 +653,12 @@ mod tests {
         assert!(integer(v(json!("1e300")).get_value()).is_err());
         assert!(integer(v(json!("NaN")).get_value()).is_err());
         assert!(integer(v(json!("two")).get_value()).is_err());
+        // From 2^52 a float has no fraction bits: `.5` is already lost, so it can't count as whole.
+        assert!(integer(v(json!("4503599627370496.5")).get_value()).is_err());
+        assert_eq!(
+            integer(v(json!("4503599627370495.0")).get_value()),
+            Ok(4_503_599_627_370_495)
+        );
         assert!(integer(v(json!(1e300)).get_value()).is_err());
     }
 

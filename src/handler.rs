@@ -70,16 +70,21 @@ fn recognise(event: &Value) -> Option<&'static str> {
 /// A short description of an event we cannot handle: its record sources, or its top-level keys.
 fn describe(event: &Value) -> String {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        let mut sources: Vec<&str> = records
-            .iter()
-            .map(|r| {
-                r.get("eventSource")
-                    .or_else(|| r.get("EventSource"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown")
-            })
-            .collect();
-        sources.dedup();
+        // Each distinct source once, in first-seen order, at most 10 (a batch may hold thousands of records).
+        let mut sources: Vec<&str> = Vec::new();
+        for record in records {
+            let source = record
+                .get("eventSource")
+                .or_else(|| record.get("EventSource"))
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+            if sources.len() == 10 {
+                break;
+            }
+        }
         return format!("records from {sources:?}");
     }
     let Some(object) = event.as_object() else {
@@ -205,6 +210,14 @@ mod tests {
         assert_eq!(describe(&s3), r#"records from ["aws:s3"]"#);
         let sns = json!({"Records": [{"EventSource": "aws:sns"}]});
         assert_eq!(describe(&sns), r#"records from ["aws:sns"]"#);
+        // Alternating sources are named once each; a thousand different ones, ten of them.
+        let mixed = json!({"Records": [{"eventSource": "aws:s3"}, {"eventSource": "aws:sns"}, {"eventSource": "aws:s3"}]});
+        assert_eq!(describe(&mixed), r#"records from ["aws:s3", "aws:sns"]"#);
+        let many: Vec<Value> = (0..1000)
+            .map(|i| json!({"eventSource": format!("s{i}")}))
+            .collect();
+        let described = describe(&json!({"Records": many}));
+        assert!(described.ends_with(r#""s8", "s9"]"#), "{described}");
         assert_eq!(
             describe(&json!({"detail-type": "x"})),
             r#"top-level keys: ["detail-type"]"#

@@ -282,11 +282,7 @@ fn split_date(date: &[u8]) -> Option<(u32, u32, u32)> {
     }
     let mut parts = rest.split(|&b| b == sep);
     let (month, day) = (parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || year.len() != 4
-        || !(1..=2).contains(&month.len())
-        || !(1..=2).contains(&day.len())
-    {
+    if parts.next().is_some() || !(1..=2).contains(&month.len()) || !(1..=2).contains(&day.len()) {
         return None;
     }
     Some((number(year)?, number(month)?, number(day)?))
@@ -344,6 +340,10 @@ fn state(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
 
 /// Countries whose postal codes are US ZIP codes (the US and its inhabited territories).
 const US_ZIP_COUNTRIES: &[&str] = &["as", "gu", "mp", "pr", "us", "vi"];
+
+fn is_us_zip_country(country: &str) -> bool {
+    US_ZIP_COUNTRIES.contains(&country.trim().to_ascii_lowercase().as_str())
+}
 /// Longest postal code accepted, once spaces and dashes are removed.
 const ZIP_MAX_LEN: usize = 12;
 
@@ -363,7 +363,7 @@ fn zip(value: &str, country: Option<&str>) -> Result<String, &'static str> {
         return Err("not a postal code");
     }
     let us = match country {
-        Some(country) => US_ZIP_COUNTRIES.contains(&country.trim().to_ascii_lowercase().as_str()),
+        Some(country) => is_us_zip_country(country),
         None => looks_like_zip_plus_four(value),
     };
     if !us {
@@ -382,8 +382,7 @@ fn zip(value: &str, country: Option<&str>) -> Result<String, &'static str> {
 /// A US ZIP code given as a JSON number has lost its leading zeros (`02134` arrives as `2134`): with a US
 /// country, 3 or 4 digits are padded to 5, and 7 or 8 to 9 (ZIP+4). Anything else is returned as it is.
 pub fn zip_from_number<'a>(digits: Cow<'a, str>, country: Option<&str>) -> Cow<'a, str> {
-    let us =
-        country.is_some_and(|c| US_ZIP_COUNTRIES.contains(&c.trim().to_ascii_lowercase().as_str()));
+    let us = country.is_some_and(is_us_zip_country);
     let width = match digits.len() {
         3 | 4 => 5,
         7 | 8 => 9,

@@ -7,10 +7,8 @@ use std::time::Duration;
 use crate::support::fake_pinterest::{
     AD_ACCOUNT_ID, FakePinterest, Reply, ResetServer, TOKEN, event, event_of_size,
 };
-use pinterest_destination::delivery::{
-    DeliveryConfig, DeliveryReport, EventOutcome, deliver, http_client,
-};
-use pinterest_destination::pinterest::client::MAX_ANSWER_BYTES;
+use pinterest_destination::delivery::{DeliveryConfig, DeliveryReport, EventOutcome, deliver};
+use pinterest_destination::pinterest::client::{MAX_ANSWER_BYTES, http_client};
 use pinterest_destination::token::{
     AccessToken, StaticToken, TokenError, TokenProvider, TokenSource,
 };

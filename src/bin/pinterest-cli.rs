@@ -11,7 +11,6 @@ use serde_json::Value;
 use std::ffi::OsStr;
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "\
 usage:
@@ -83,7 +82,7 @@ fn run() -> Result<ExitCode, Fatal> {
                     other => return Err(other.unexpected().into()),
                 }
             }
-            let now = now.unwrap_or_else(system_now);
+            let now = now.unwrap_or_else(pinterest_destination::trigger::unix_now);
             let mapper = mapper_from_env(&|name| std::env::var(name).ok())?;
             let input = match file.filter(|path| path != "-") {
                 Some(path) => std::fs::read(&path)
@@ -225,12 +224,6 @@ fn parse_now(value: &OsStr) -> Result<i64, Fatal> {
                 value.to_string_lossy()
             ))
         })
-}
-
-fn system_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// One JSON event, a JSON array of events, or JSON lines (a line that is not JSON is an error for its index).

@@ -113,7 +113,7 @@ impl EventNames {
 }
 
 /// Matching is on the trimmed, lower-cased name (borrowed when it is lower-case ASCII already, as most are).
-fn normalize_name(name: &str) -> Cow<'_, str> {
+pub(crate) fn normalize_name(name: &str) -> Cow<'_, str> {
     let trimmed = name.trim();
     if trimmed
         .bytes()

@@ -8,9 +8,6 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use crate::pinterest::retry::{Decision, classify, parse_retry_after, truncate};
 use crate::token::AccessToken;
 
-/// The default API base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.pinterest.com/v5";
-
 /// An HTTP client for Pinterest, built once per container: rustls, an explicit connect time-out, no redirects
 /// and no retries of its own (delivery decides), idle connections dropped before the server would drop them
 /// (a Lambda frozen between invocations otherwise wakes up to dead connections).
@@ -129,7 +126,7 @@ mod tests {
 
     #[test]
     fn url_with_and_without_test_mode() {
-        let live = EventsEndpoint::new(DEFAULT_BASE_URL, "549755885175", false);
+        let live = EventsEndpoint::new(crate::config::DEFAULT_API_BASE_URL, "549755885175", false);
         assert_eq!(
             live.url,
             "https://api.pinterest.com/v5/ad_accounts/549755885175/events"

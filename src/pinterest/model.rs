@@ -28,15 +28,10 @@ impl ActionSource {
             _ => None,
         }
     }
-
-    /// True for the two app sources.
-    pub fn is_app(self) -> bool {
-        matches!(self, Self::AppAndroid | Self::AppIos)
-    }
 }
 
-/// A SHA-256 digest in lower-case hex, sent as a one-element array as Pinterest asks. Kept inline: eleven of
-/// them per event would otherwise be eleven allocations.
+/// A SHA-256 digest in lower-case hex, sent as a one-element array as Pinterest asks. Kept inline: one per
+/// hashed field (up to twelve per event) would otherwise be as many allocations.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Hashed([u8; 64]);
 

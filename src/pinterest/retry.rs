@@ -101,15 +101,12 @@ pub fn classify(
             },
         },
         408 | 429 => retry(error_reason(status, body)),
-        501 => Decision::Reject {
+        // 501: the server does not support the request; sending it again won't change that.
+        400..=499 | 501 => Decision::Reject {
             status,
             reason: error_reason(status, body),
         },
         500..=599 => retry(error_reason(status, body)),
-        400..=499 => Decision::Reject {
-            status,
-            reason: error_reason(status, body),
-        },
         _ => retry(format!("unexpected HTTP status {status}")),
     }
 }
