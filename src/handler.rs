@@ -44,8 +44,27 @@ pub struct Invocation {
     pub counters: Counters,
 }
 
+/// The triggers the function serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Sqs,
+    HttpApi,
+    RestApi,
+}
+
+impl Trigger {
+    /// The name in log lines and metrics.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqs => "sqs",
+            Self::HttpApi => "http_api",
+            Self::RestApi => "rest_api",
+        }
+    }
+}
+
 /// Which trigger sent the event, from its shape.
-fn recognise(event: &Value) -> Option<&'static str> {
+fn recognise(event: &Value) -> Option<Trigger> {
     if event
         .get("Records")
         .and_then(Value::as_array)
@@ -55,13 +74,13 @@ fn recognise(event: &Value) -> Option<&'static str> {
                 .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
         })
     {
-        Some("sqs")
+        Some(Trigger::Sqs)
     } else if event.get("version").and_then(Value::as_str) == Some("2.0")
         && event.pointer("/requestContext/http").is_some()
     {
-        Some("http_api")
+        Some(Trigger::HttpApi)
     } else if event.get("httpMethod").is_some() {
-        Some("rest_api")
+        Some(Trigger::RestApi)
     } else {
         None
     }
@@ -134,7 +153,7 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
         };
     };
     let response = match trigger {
-        "sqs" => {
+        Trigger::Sqs => {
             let batch = sqs::SqsBatch::read(&event);
             let response = match sqs::handle(state, &batch, deadline, &mut counters).await {
                 sqs::SqsReply::Partial(response) => to_value(&response),
@@ -144,13 +163,13 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
             release(event);
             response
         }
-        "http_api" => match parse::<ApiGatewayV2httpRequest>(trigger, event) {
+        Trigger::HttpApi => match parse::<ApiGatewayV2httpRequest>(trigger.as_str(), event) {
             Ok(request) => {
                 to_value(&http::handle_v2(state, &request, deadline, &mut counters).await)
             }
             Err(e) => Err(e),
         },
-        _ => match parse::<ApiGatewayProxyRequest>(trigger, event) {
+        Trigger::RestApi => match parse::<ApiGatewayProxyRequest>(trigger.as_str(), event) {
             Ok(request) => {
                 to_value(&http::handle_v1(state, &request, deadline, &mut counters).await)
             }
@@ -158,7 +177,7 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
         },
     };
     Invocation {
-        trigger,
+        trigger: trigger.as_str(),
         response,
         counters,
     }
@@ -173,18 +192,21 @@ mod tests {
     fn recognises_the_three_event_shapes() {
         assert_eq!(
             recognise(&json!({"Records": [{"eventSource": "aws:sqs"}]})),
-            Some("sqs")
+            Some(Trigger::Sqs)
         );
-        assert_eq!(recognise(&json!({"Records": []})), Some("sqs"));
+        assert_eq!(recognise(&json!({"Records": []})), Some(Trigger::Sqs));
         assert_eq!(
             recognise(&json!({"Records": [{"eventSource": "aws:s3"}]})),
             None
         );
         assert_eq!(
             recognise(&json!({"version": "2.0", "requestContext": {"http": {}}})),
-            Some("http_api")
+            Some(Trigger::HttpApi)
         );
-        assert_eq!(recognise(&json!({"httpMethod": "POST"})), Some("rest_api"));
+        assert_eq!(
+            recognise(&json!({"httpMethod": "POST"})),
+            Some(Trigger::RestApi)
+        );
         assert_eq!(recognise(&json!({"detail-type": "x"})), None);
         assert_eq!(recognise(&json!([1])), None);
     }
