@@ -12,7 +12,7 @@ use futures::{FutureExt as _, StreamExt as _, stream};
 use tokio::time::Instant;
 
 use crate::pinterest::client::EventsEndpoint;
-use crate::pinterest::retry::{Decision, EventResult, EventStatus, truncate};
+use crate::pinterest::retry::{Decision, EventStatus, PinterestEventResult, truncate};
 use crate::redact::{clear_values, redact};
 use crate::token::{AccessToken, TokenSource};
 
@@ -393,7 +393,7 @@ impl<T: TokenSource> Run<'_, T> {
     fn outcomes(
         &self,
         first_index: usize,
-        results: Vec<EventResult>,
+        results: Vec<PinterestEventResult>,
         attempt: u32,
     ) -> Vec<EventOutcome> {
         let failed = results

@@ -15,7 +15,7 @@ pub const MAX_QUOTED_CHARS: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// 2xx, or 422 with per-event details: one result per event sent, in request order.
-    PerEvent(Vec<EventResult>),
+    PerEvent(Vec<PinterestEventResult>),
     /// The request as a whole was refused and sending it again unchanged won't help (400, 403, 404, 501,
     /// other 4xx, 422 without usable per-event details). One bad event may be the cause, so the caller may split.
     Reject { status: u16, reason: String },
@@ -31,7 +31,7 @@ pub enum Decision {
 
 /// Pinterest's verdict on one event (an element of `events[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct EventResult {
+pub struct PinterestEventResult {
     pub status: EventStatus,
     #[serde(default)]
     pub error_message: Option<String>,
@@ -49,7 +49,7 @@ pub enum EventStatus {
 /// The 200 body, and the `details` of a 422 body.
 #[derive(Deserialize)]
 struct PerEventBody {
-    events: Vec<EventResult>,
+    events: Vec<PinterestEventResult>,
 }
 
 /// The error body `{code, message}`, with `details` on a 422.
@@ -157,8 +157,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    fn processed() -> EventResult {
-        EventResult {
+    fn processed() -> PinterestEventResult {
+        PinterestEventResult {
             status: EventStatus::Processed,
             error_message: None,
             warning_message: None,
