@@ -54,7 +54,8 @@ pub struct Settings {
     pub api_base_url: String,
     pub token_ttl: Duration,
     pub max_concurrency: usize,
-    pub max_body_bytes: usize,
+    /// Largest API Gateway request body accepted (`PINTEREST_MAX_BODY_BYTES`).
+    pub max_api_body_bytes: usize,
     pub metrics_namespace: String,
     pub mapper: Mapper,
 }
@@ -156,7 +157,7 @@ impl Settings {
                 86_400,
             )?),
             max_concurrency: number(&env, "PINTEREST_MAX_CONCURRENCY", 4, 1, 64)?,
-            max_body_bytes: number(
+            max_api_body_bytes: number(
                 &env,
                 "PINTEREST_MAX_BODY_BYTES",
                 1_048_576,
@@ -466,7 +467,7 @@ mod tests {
         assert_eq!(s.api_base_url, DEFAULT_API_BASE_URL);
         assert_eq!(s.token_ttl, Duration::from_secs(300));
         assert_eq!(s.max_concurrency, 4);
-        assert_eq!(s.max_body_bytes, 1_048_576);
+        assert_eq!(s.max_api_body_bytes, 1_048_576);
         assert_eq!(s.mapper.click_id_cookie, "_epik");
         assert_eq!(s.mapper.max_event_age_secs, 604_800);
     }

@@ -161,7 +161,7 @@ pub async fn handle(
         reply.headers.push(("allow", "POST"));
         return reply;
     }
-    let bytes = match body_bytes(body, base64_encoded, state.settings.max_body_bytes) {
+    let bytes = match body_bytes(body, base64_encoded, state.settings.max_api_body_bytes) {
         Ok(bytes) => bytes,
         Err(reply) => return refused(reply, counters),
     };
