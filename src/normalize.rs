@@ -260,10 +260,18 @@ fn birth_date(value: &str, _country: Option<&str>) -> Result<String, &'static st
     if !(1800..=2100).contains(&year) {
         return Err("year out of range");
     }
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return Err("not a valid calendar date");
-    }
-    Ok(format!("{year:04}{month:02}{day:02}"))
+    // The year is in range: the cast is exact.
+    let date = u8::try_from(month)
+        .ok()
+        .and_then(|month| time::Month::try_from(month).ok())
+        .zip(u8::try_from(day).ok())
+        .and_then(|(month, day)| time::Date::from_calendar_date(year as i32, month, day).ok())
+        .ok_or("not a valid calendar date")?;
+    Ok(format!(
+        "{year:04}{:02}{:02}",
+        u8::from(date.month()),
+        date.day()
+    ))
 }
 
 /// Year, month, day of `YYYYMMDD` or `YYYY<sep>M[M]<sep>D[D]` (`sep` one of `-`, `/`, `.`).
@@ -296,19 +304,6 @@ fn number(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0u32, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
     })
-}
-
-/// Days in `month` (1..=12) of `year`, Gregorian calendar.
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        _ => 0,
-    }
 }
 
 /// `ct`: lower-case, only Unicode letters and digits kept (`Saint-Étienne` → `saintétienne`, written with a
