@@ -760,3 +760,53 @@ fn a_rule_refuses_large_batches_without_a_batching_window() {
     assert_eq!(allowed, one_to_ten);
     assert_eq!(ref_target(&args[1]), Some("BatchSize"));
 }
+
+/// The API alarm watches metrics the function really emits: the same names, the namespace parameter the
+/// function's setting gets, and a `Trigger` value the function uses for API Gateway REST events.
+#[test]
+fn api_alarm_watches_the_functions_own_metrics() {
+    let t = template();
+    let alarm = at(resource(&t, "ApiEventsNotDeliveredAlarm"), "Properties");
+    let (_, f) = function(&t);
+    let namespace_parameter = ref_target(at(
+        f,
+        "Properties.Environment.Variables.PINTEREST_METRICS_NAMESPACE",
+    ))
+    .expect("the namespace is a !Ref");
+    let emitted = pinterest_destination::summary::Counters::default().emf(
+        "Ns",
+        "rest_api",
+        1_700_000_000_000,
+        1,
+        "INFO",
+    );
+    let queries = at(alarm, "Metrics")
+        .as_sequence()
+        .expect("Metrics is a list");
+    let mut watched = Vec::new();
+    for query in queries {
+        let Some(stat) = get(query, "MetricStat") else {
+            continue;
+        };
+        let metric = at(stat, "Metric");
+        assert_eq!(
+            ref_target(at(metric, "Namespace")),
+            Some(namespace_parameter)
+        );
+        let name = str_at(metric, "MetricName");
+        assert!(
+            emitted[name].is_u64(),
+            "{name} is not a metric the function emits"
+        );
+        let dimensions = at(metric, "Dimensions").as_sequence().expect("a list");
+        assert_eq!(dimensions.len(), 1);
+        assert_eq!(str_at(&dimensions[0], "Name"), "Trigger");
+        assert_eq!(str_at(&dimensions[0], "Value"), emitted["Trigger"]);
+        watched.push(name.to_owned());
+    }
+    watched.sort();
+    assert_eq!(watched, ["EventsFailed", "EventsRejected"]);
+    let (actions, _) =
+        intrinsic(at(alarm, "AlarmActions")).expect("AlarmActions: !If [HasAlarmTopic, ...]");
+    assert_eq!(actions, "If", "notifies the optional topic");
+}
