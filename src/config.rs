@@ -1,12 +1,10 @@
 //! Settings from the environment and the smart-mapping document, checked once at start-up (SPEC §1, §5).
 
-use crate::event::{self, Path};
+use crate::event;
 use crate::mapping::Mapper;
-use crate::mapping::fields::Field;
-use crate::mapping::names::{
-    PINTEREST_EVENT_NAMES, Unmapped, normalize_name, pinterest_event_name,
-};
-use serde_json::Value;
+use crate::mapping::consent::ConsentGate;
+use crate::mapping::document;
+use crate::mapping::names::{EventNames, EventTable};
 use std::time::Duration;
 
 /// A setting that is missing or malformed; the message names the variable (or mapping key) and the reason.
@@ -246,6 +244,19 @@ fn is_token(name: &str) -> bool {
 /// The mapping settings alone (what the CLI's `map` needs: no advertiser id, no token).
 pub fn mapper_from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Mapper, ConfigError> {
     let mut mapper = Mapper::default();
+    if let Some(table) = var(env, "PINTEREST_EVENT_TABLE") {
+        let table = EventTable::parse(&table).ok_or_else(|| {
+            invalid(
+                "PINTEREST_EVENT_TABLE",
+                "expected classic (the default) or current",
+            )
+        })?;
+        mapper.names = EventNames::new(table);
+    }
+    if let Some(categories) = var(env, "PINTEREST_CONSENT_CATEGORIES") {
+        mapper.consent = ConsentGate::parse(&categories)
+            .map_err(|why| invalid("PINTEREST_CONSENT_CATEGORIES", why))?;
+    }
     if let Some(cookie) = var(env, "PINTEREST_CLICK_ID_COOKIE") {
         if !is_token(&cookie) {
             return Err(invalid(
@@ -283,171 +294,15 @@ pub fn mapper_from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Mapper, 
         (None, None) => None,
     };
     if let Some((name, text)) = document {
-        apply_mapping_document(&mut mapper, &text)
-            .map_err(|e| invalid(format!("{name}: {}", e.name), e.reason))?;
+        document::apply(&mut mapper, &text)
+            .map_err(|e| invalid(format!("{name}: {}", e.key), e.reason))?;
     }
     Ok(mapper)
-}
-
-/// Applies a smart-mapping document; errors name the offending key.
-pub fn apply_mapping_document(mapper: &mut Mapper, text: &str) -> Result<(), ConfigError> {
-    let document: Value =
-        serde_json::from_str(text).map_err(|e| invalid("document", format!("not JSON ({e})")))?;
-    let Value::Object(document) = document else {
-        return Err(invalid("document", "expected a JSON object"));
-    };
-    // `Value` keeps the last of two equal keys: look for one in the text itself.
-    if let Ok(FirstDuplicate(Some(key))) = serde_json::from_str(text) {
-        return Err(invalid(key, "duplicate key (each key may appear once)"));
-    }
-    for (key, value) in &document {
-        match key.as_str() {
-            "fields" => {
-                for (field_name, source) in object(key, value)? {
-                    let at = format!("fields.{field_name}");
-                    let field = Field::from_name(field_name).ok_or_else(|| {
-                        invalid(
-                            &at,
-                            "unknown Pinterest field (see the field table in the README)",
-                        )
-                    })?;
-                    let source = source.as_str().ok_or_else(|| {
-                        invalid(
-                            &at,
-                            "expected a source path string such as \"user.custom_email\"",
-                        )
-                    })?;
-                    mapper.sources.set(field, source_path(&at, source.trim())?);
-                }
-            }
-            "event_names" => {
-                let mut seen = std::collections::HashSet::new();
-                for (from, to) in object(key, value)? {
-                    let at = format!("event_names.{from}");
-                    let to = to
-                        .as_str()
-                        .and_then(|t| pinterest_event_name(&t.trim().to_ascii_lowercase()))
-                        .ok_or_else(|| {
-                            invalid(
-                                &at,
-                                format!(
-                                    "expected a Pinterest event name: {}",
-                                    PINTEREST_EVENT_NAMES.join(", ")
-                                ),
-                            )
-                        })?;
-                    if from.trim().is_empty() {
-                        return Err(invalid(&at, "empty Commanders Act event name"));
-                    }
-                    // Names match trimmed and lower-cased: `Optin` and `optin ` are one row.
-                    if !seen.insert(normalize_name(from).into_owned()) {
-                        return Err(invalid(
-                            &at,
-                            "duplicate event name (names match trimmed and in any case)",
-                        ));
-                    }
-                    mapper.names.set(from, to);
-                }
-            }
-            "unmapped_events" => {
-                let policy = match value.as_str().map(|v| v.trim().to_ascii_lowercase()) {
-                    Some(v) if v == "skip" => Unmapped::Skip,
-                    Some(v) if v == "custom" => Unmapped::Custom,
-                    _ => return Err(invalid(key, "expected \"skip\" or \"custom\"")),
-                };
-                mapper.names.set_unmapped(policy);
-            }
-            other => {
-                return Err(invalid(
-                    other,
-                    "unknown key (expected fields, event_names or unmapped_events)",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A source path of the document: dotted, from the event's root. Forms that [`Path::parse`] would accept but that
-/// could never match (JSONPath, brackets, blanks around a key) are refused here, with a hint.
-fn source_path(at: &str, text: &str) -> Result<Path, ConfigError> {
-    let hint = if text.contains(['[', ']']) {
-        Some("no brackets: array indices are dotted segments (emails.0)")
-    } else if text.starts_with('$') {
-        Some("not JSONPath: a plain dotted path from the event's root (user.email)")
-    } else if text.split('.').any(|key| key.trim() != key) {
-        Some("a key starts or ends with white space")
-    } else {
-        None
-    };
-    if let Some(hint) = hint {
-        return Err(invalid(
-            at,
-            format!("'{text}' is not a dotted path ({hint})"),
-        ));
-    }
-    Path::parse(text).map_err(|e| invalid(at, e.to_string()))
-}
-
-/// The first key repeated within one object of a JSON document, as a dotted path (`fields.event_id`).
-struct FirstDuplicate(Option<String>);
-
-/// A value of the document: only an object may hold a duplicate.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum Node {
-    Object(FirstDuplicate),
-    Other(serde::de::IgnoredAny),
-}
-
-impl<'de> serde::Deserialize<'de> for FirstDuplicate {
-    fn deserialize<D: serde::Deserializer<'de>>(json: D) -> Result<Self, D::Error> {
-        json.deserialize_map(FirstDuplicateVisitor)
-    }
-}
-
-struct FirstDuplicateVisitor;
-
-impl<'de> serde::de::Visitor<'de> for FirstDuplicateVisitor {
-    type Value = FirstDuplicate;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut seen, mut found) = (std::collections::HashSet::new(), None);
-        while let Some(key) = map.next_key::<String>()? {
-            let inner = match map.next_value()? {
-                Node::Object(FirstDuplicate(Some(inner))) => Some(format!("{key}.{inner}")),
-                _ => None,
-            };
-            if found.is_none() {
-                found = if seen.contains(&key) {
-                    Some(key.clone())
-                } else {
-                    inner
-                };
-            }
-            seen.insert(key);
-        }
-        Ok(FirstDuplicate(found))
-    }
-}
-
-fn object<'a>(
-    key: &str,
-    value: &'a Value,
-) -> Result<&'a serde_json::Map<String, Value>, ConfigError> {
-    value
-        .as_object()
-        .ok_or_else(|| invalid(key, "expected a JSON object"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -566,58 +421,6 @@ mod tests {
         assert_eq!(s.api_base_url, "http://127.0.0.1:8080/v5");
     }
 
-    #[test]
-    fn mapping_document_repoints_fields_and_names() {
-        let mut mapper = Mapper::default();
-        let doc = json!({
-            "fields": {"user_data.em": "user.custom_email", "custom_data.value": "revenue"},
-            "event_names": {"newsletter_optin": "lead"},
-            "unmapped_events": "custom"
-        });
-        apply_mapping_document(&mut mapper, &doc.to_string()).unwrap();
-        assert_eq!(
-            mapper.sources.of(Field::Em)[0].to_string(),
-            "user.custom_email"
-        );
-        assert_eq!(mapper.sources.of(Field::Value)[0].to_string(), "revenue");
-        assert_eq!(mapper.names.resolve("newsletter_optin"), Some("lead"));
-        assert_eq!(mapper.names.resolve("anything"), Some("custom"));
-    }
-
-    #[test]
-    fn bad_mapping_documents_name_the_offending_key() {
-        let cases = [
-            ("not json", "PINTEREST_MAPPING: document"),
-            ("[1]", "PINTEREST_MAPPING: document"),
-            (r#"{"feilds": {}}"#, "PINTEREST_MAPPING: feilds"),
-            (
-                r#"{"fields": {"user_data.email": "x"}}"#,
-                "PINTEREST_MAPPING: fields.user_data.email",
-            ),
-            (
-                r#"{"fields": {"user_data.em": 3}}"#,
-                "PINTEREST_MAPPING: fields.user_data.em",
-            ),
-            (
-                r#"{"fields": {"user_data.em": "a..b"}}"#,
-                "PINTEREST_MAPPING: fields.user_data.em",
-            ),
-            (r#"{"fields": []}"#, "PINTEREST_MAPPING: fields"),
-            (
-                r#"{"event_names": {"x": "purchase"}}"#,
-                "PINTEREST_MAPPING: event_names.x",
-            ),
-            (
-                r#"{"unmapped_events": "drop"}"#,
-                "PINTEREST_MAPPING: unmapped_events",
-            ),
-        ];
-        for (doc, name) in cases {
-            let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).unwrap_err();
-            assert_eq!(err.name, name, "{doc}");
-        }
-    }
-
     fn one_setting(name: &str, value: &str) -> Result<Settings, ConfigError> {
         Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "1"), (name, value)]))
     }
@@ -707,88 +510,6 @@ mod tests {
         }
         // A bare `@` carries no credentials.
         assert!(one_setting(NAME, "https://proxy.example.com/pinterest@v5").is_ok());
-    }
-
-    #[test]
-    fn event_name_targets_and_unmapped_policy_ignore_case_and_blanks() {
-        let mut mapper = Mapper::default();
-        let doc = json!({
-            "event_names": {"a": " lead ", "b": "LEAD", "c": " Page_Visit\t"},
-            "unmapped_events": " Custom "
-        });
-        apply_mapping_document(&mut mapper, &doc.to_string()).unwrap();
-        assert_eq!(mapper.names.resolve("a"), Some("lead"));
-        assert_eq!(mapper.names.resolve("b"), Some("lead"));
-        assert_eq!(mapper.names.resolve("c"), Some("page_visit"));
-        assert_eq!(mapper.names.resolve("anything"), Some("custom"));
-        apply_mapping_document(&mut mapper, r#"{"unmapped_events": "SKIP"}"#).unwrap();
-        assert_eq!(mapper.names.resolve("anything"), None);
-        let err =
-            apply_mapping_document(&mut mapper, r#"{"unmapped_events": "Drop"}"#).unwrap_err();
-        assert_eq!(err.name, "unmapped_events");
-    }
-
-    #[test]
-    fn source_paths_that_could_never_match_are_refused_with_a_hint() {
-        for (path, hint) in [
-            ("emails[0]", "emails.0"),
-            ("items[].id", "emails.0"),
-            ("$.user.mail", "not JSONPath"),
-            ("$user", "not JSONPath"),
-            ("user. mail", "white space"),
-            ("user .mail", "white space"),
-            ("user.\tmail", "white space"),
-            ("a..b", "empty segment"),
-        ] {
-            let doc = json!({"fields": {"user_data.em": path}}).to_string();
-            let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", &doc)])).unwrap_err();
-            assert_eq!(err.name, "PINTEREST_MAPPING: fields.user_data.em", "{path}");
-            assert!(err.reason.contains(hint), "{path}: {err}");
-        }
-        let mut mapper = Mapper::default();
-        let doc =
-            json!({"fields": {"event_id": " meta.ids.0 ", "user_data.fn": "user.first name"}});
-        apply_mapping_document(&mut mapper, &doc.to_string()).unwrap();
-        assert_eq!(
-            mapper.sources.of(Field::EventId)[0].to_string(),
-            "meta.ids.0"
-        );
-    }
-
-    #[test]
-    fn duplicate_keys_are_refused_by_name() {
-        let cases = [
-            (
-                r#"{"fields": {"event_id": "a"}, "fields": {"user_data.em": "b"}}"#,
-                "PINTEREST_MAPPING: fields",
-            ),
-            (
-                r#"{"fields": {"user_data.em": "a", "event_id": "c", "user_data.em": "b"}}"#,
-                "PINTEREST_MAPPING: fields.user_data.em",
-            ),
-            (
-                r#"{"event_names": {"x": "lead", "x": "signup"}}"#,
-                "PINTEREST_MAPPING: event_names.x",
-            ),
-            // The first occurrence would be refused, the last is valid: still a duplicate.
-            (
-                r#"{"unmapped_events": 3, "unmapped_events": "skip"}"#,
-                "PINTEREST_MAPPING: unmapped_events",
-            ),
-        ];
-        for (doc, name) in cases {
-            let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).unwrap_err();
-            assert_eq!(err.name, name, "{doc}");
-            assert!(err.reason.contains("duplicate key"), "{err}");
-        }
-        // Event names match trimmed and in any case: these two are one row.
-        let doc = r#"{"event_names": {"Optin": "lead", "optin ": "signup"}}"#;
-        let err = mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).unwrap_err();
-        assert_eq!(err.name, "PINTEREST_MAPPING: event_names.optin ");
-        assert!(err.reason.contains("duplicate event name"), "{err}");
-        // One key in two different objects is no duplicate.
-        let doc = r#"{"fields": {"event_id": "lead"}, "event_names": {"event_id": "lead"}}"#;
-        assert!(mapper_from_env(&env(&[("PINTEREST_MAPPING", doc)])).is_ok());
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub struct Counters {
     pub received: u64,
     pub delivered: u64,
     pub skipped: u64,
+    pub filtered: u64,
     pub rejected: u64,
     pub failed: u64,
     pub requests: u64,
@@ -24,6 +25,7 @@ impl Counters {
         match status {
             Status::Delivered => self.delivered += 1,
             Status::Skipped => self.skipped += 1,
+            Status::Filtered => self.filtered += 1,
             Status::Rejected => self.rejected += 1,
             Status::Failed => self.failed += 1,
         }
@@ -42,6 +44,7 @@ impl Counters {
                     events_received = self.received,
                     delivered = self.delivered,
                     skipped = self.skipped,
+                    filtered = self.filtered,
                     rejected = self.rejected,
                     failed = self.failed,
                     requests = self.requests,
@@ -80,6 +83,7 @@ impl Counters {
             ("EventsReceived", self.received),
             ("EventsDelivered", self.delivered),
             ("EventsSkipped", self.skipped),
+            ("EventsFiltered", self.filtered),
             ("EventsRejected", self.rejected),
             ("EventsFailed", self.failed),
             ("Requests", self.requests),

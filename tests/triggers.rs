@@ -129,6 +129,7 @@ fn counters(
         received: delivered + skipped + rejected + failed,
         delivered,
         skipped,
+        filtered: 0,
         rejected,
         failed,
         requests,

@@ -16,7 +16,7 @@ const USAGE: &str = "\
 usage:
   pinterest-cli map [FILE] [--now UNIX_SECONDS]
       Maps Commanders Act events (one JSON event, a JSON array, or JSON lines; FILE, or stdin
-      when FILE is absent or -) and prints one JSON line per event: mapped, skipped or rejected.
+      when FILE is absent or -) and prints one JSON line per event: mapped, skipped, filtered or rejected.
   pinterest-cli replay EVENT_FILE [--send]
       Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2).
       Without --send it is a dry run: it prints the Pinterest requests it would send (token
@@ -189,12 +189,13 @@ async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
         ("dry run", "to send")
     };
     eprintln!(
-        "{run} {}: {} records, {} events: {} {delivered}, {} skipped, {} rejected, {} failed; {} requests",
+        "{run} {}: {} records, {} events: {} {delivered}, {} skipped, {} filtered, {} rejected, {} failed; {} requests",
         invocation.trigger,
         c.records,
         c.received,
         c.delivered,
         c.skipped,
+        c.filtered,
         c.rejected,
         c.failed,
         c.requests
@@ -308,6 +309,10 @@ fn map_command(mapper: &Mapper, input: &[u8], now: i64) -> Result<(), Fatal> {
                     }
                     Outcome::Skipped(reason) => {
                         line.status = "skipped";
+                        line.reason = Some(reason);
+                    }
+                    Outcome::Filtered(reason) => {
+                        line.status = "filtered";
                         line.reason = Some(reason);
                     }
                     Outcome::Rejected(error) => line.error = Some(error),

@@ -1,7 +1,10 @@
 //! The field table (SPEC §4) as data: each Pinterest field and where it is read from, in order.
 
-use crate::event::{Path, number_parents};
+use super::targets::Extra;
+use crate::event::{Lookup, Path, Value, number_parents};
 use crate::normalize::HashedField;
+use serde_json_borrow::OwnedValue;
+use std::fmt;
 
 /// Every Pinterest field this destination fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,37 +215,102 @@ impl Field {
     }
 }
 
-/// The effective source paths of every field: the defaults, with smart-mapping overrides.
+/// Where a value comes from: a path in the event, or a constant of the smart-mapping document.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Path(Path),
+    Const(OwnedValue),
+}
+
+impl Source {
+    /// The value in the event being read (the constant itself for a constant); `null` counts as absent.
+    pub fn lookup<'a>(&'a self, lookup: &mut Lookup<'a>) -> Option<&'a Value<'a>> {
+        match self {
+            Self::Path(path) => lookup.get(path),
+            Self::Const(value) => Some(value.get_value()).filter(|value| !value.is_null()),
+        }
+    }
+
+    /// Like [`Source::lookup`], without a lookup's memory.
+    pub fn get<'a>(&'a self, event: &'a Value<'a>) -> Option<&'a Value<'a>> {
+        match self {
+            Self::Path(path) => path.get(event),
+            Self::Const(value) => Some(value.get_value()).filter(|value| !value.is_null()),
+        }
+    }
+
+    /// True for a path whose last key ends in `_sha256`: its values must be SHA-256 digests.
+    pub fn names_a_digest(&self) -> bool {
+        matches!(self, Self::Path(path) if path.names_a_digest())
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Path(path) => path.fmt(f),
+            Self::Const(_) => f.write_str("const"),
+        }
+    }
+}
+
+/// The effective sources of every field: the defaults, with smart-mapping overrides, and the sources of the
+/// extra targets that smart mapping fills.
 #[derive(Debug, Clone)]
 pub struct FieldSources {
-    paths: Vec<Vec<Path>>,
+    sources: Vec<Vec<Source>>,
+    extras: Vec<(&'static Extra, Vec<Source>)>,
     /// How many distinct parent prefixes the paths have (numbered by [`number_parents`]).
     parents: usize,
 }
 
 impl Default for FieldSources {
     fn default() -> Self {
-        let mut paths: Vec<Vec<Path>> = FIELDS
-            .iter()
-            .map(|row| {
-                row.sources
-                    .iter()
-                    .filter_map(|source| Path::parse(source).ok())
-                    .collect()
-            })
-            .collect();
-        let parents = number_parents(paths.iter_mut().flatten());
-        Self { paths, parents }
+        let mut sources = Self {
+            sources: FIELDS
+                .iter()
+                .map(|row| {
+                    row.sources
+                        .iter()
+                        .filter_map(|source| Path::parse(source).ok().map(Source::Path))
+                        .collect()
+                })
+                .collect(),
+            extras: Vec::new(),
+            parents: 0,
+        };
+        sources.number_parents();
+        sources
     }
 }
 
 impl FieldSources {
-    /// Re-points a field to a single source path (smart mapping).
-    pub fn set(&mut self, field: Field, path: Path) {
-        if let Some(slot) = self.paths.get_mut(field as usize) {
-            *slot = vec![path];
+    /// Re-points a field to `sources`, in order (smart mapping).
+    pub fn set(&mut self, field: Field, sources: Vec<Source>) {
+        if let Some(slot) = self.sources.get_mut(field as usize) {
+            *slot = sources;
         }
-        self.parents = number_parents(self.paths.iter_mut().flatten());
+        self.number_parents();
+    }
+
+    /// Fills an extra target from `sources`, in order (smart mapping); a target set twice keeps the last.
+    pub fn set_extra(&mut self, extra: &'static Extra, sources: Vec<Source>) {
+        self.extras.retain(|(known, _)| *known != extra);
+        self.extras.push((extra, sources));
+        self.number_parents();
+    }
+
+    fn number_parents(&mut self) {
+        let paths = self
+            .sources
+            .iter_mut()
+            .chain(self.extras.iter_mut().map(|(_, sources)| sources))
+            .flatten()
+            .filter_map(|source| match source {
+                Source::Path(path) => Some(path),
+                Source::Const(_) => None,
+            });
+        self.parents = number_parents(paths);
     }
 
     /// How many distinct parent prefixes the source paths have: the size of a [`crate::event::Lookup`]'s memory.
@@ -250,9 +318,14 @@ impl FieldSources {
         self.parents
     }
 
-    /// The source paths of a field, in order.
-    pub fn of(&self, field: Field) -> &[Path] {
-        self.paths.get(field as usize).map_or(&[], Vec::as_slice)
+    /// The sources of a field, in order.
+    pub fn of(&self, field: Field) -> &[Source] {
+        self.sources.get(field as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The extra targets smart mapping fills, with their sources, in the document's order.
+    pub fn extras(&self) -> &[(&'static Extra, Vec<Source>)] {
+        &self.extras
     }
 }
 
@@ -287,7 +360,10 @@ mod tests {
     #[test]
     fn overrides_replace_the_sources() {
         let mut sources = FieldSources::default();
-        sources.set(Field::Em, Path::parse("user.custom_email").unwrap());
+        sources.set(
+            Field::Em,
+            vec![Source::Path(Path::parse("user.custom_email").unwrap())],
+        );
         assert_eq!(sources.of(Field::Em).len(), 1);
         assert_eq!(sources.of(Field::Em)[0].to_string(), "user.custom_email");
         assert_eq!(Field::from_name("user_data.nope"), None);

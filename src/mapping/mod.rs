@@ -2,18 +2,23 @@
 
 pub mod action_source;
 pub mod click_id;
+pub mod consent;
+pub mod document;
 pub mod fields;
 pub mod names;
+pub mod targets;
 
 use crate::event::{self, Lookup, Path, Unreadable, Value};
 use crate::normalize::{self, HashedField, Omitted};
 use crate::pinterest::model::{
-    ActionSource, Content, ConversionEvent, CustomData, Hashed, Text, UserData,
+    ActionSource, Content, ConversionEvent, CustomData, Hashed, Members, Text, UserData,
 };
-use fields::{Field, FieldSources};
+use consent::ConsentGate;
+use fields::{Field, FieldSources, Source};
 use names::EventNames;
 use std::borrow::Cow;
 use std::sync::LazyLock;
+use targets::Section;
 
 /// Events more than this far in the future are rejected (SPEC §4).
 pub const MAX_FUTURE_SECS: i64 = 300;
@@ -29,6 +34,8 @@ pub struct Mapper {
     pub sources: FieldSources,
     pub click_id_cookie: String,
     pub max_event_age_secs: i64,
+    /// The consent gate (`PINTEREST_CONSENT_CATEGORIES`); `None`: every event passes.
+    pub consent: Option<ConsentGate>,
 }
 
 impl Default for Mapper {
@@ -38,6 +45,7 @@ impl Default for Mapper {
             sources: FieldSources::default(),
             click_id_cookie: DEFAULT_CLICK_ID_COOKIE.to_string(),
             max_event_age_secs: DEFAULT_MAX_EVENT_AGE_SECS,
+            consent: None,
         }
     }
 }
@@ -49,6 +57,8 @@ pub enum Outcome<'a> {
     Mapped(Box<ConversionEvent<'a>>),
     /// Not sent: no event-name mapping. The reason names the event name.
     Skipped(String),
+    /// Not sent: the consent gate found none of its categories in the event. The reason says what it found.
+    Filtered(String),
     /// Permanently invalid; the reason names the field(s), never personal data.
     Rejected(String),
 }
@@ -85,6 +95,31 @@ static ITEM: LazyLock<Option<ItemPaths>> = LazyLock::new(|| {
     })
 });
 
+/// Where an app says whether the user allows ad tracking (mobile SDKs).
+const AD_TRACKING_PATH: &str = "context.device.ad_tracking_enabled";
+
+static AD_TRACKING: LazyLock<Option<Path>> = LazyLock::new(|| Path::parse(AD_TRACKING_PATH).ok());
+
+/// The extra targets' values of one event, with their section.
+#[derive(Default)]
+struct Extras<'a>(Vec<(Section, &'static str, crate::pinterest::model::Typed<'a>)>);
+
+impl<'a> Extras<'a> {
+    /// The members of one section, in the document's order.
+    fn take(&mut self, section: Section) -> Members<'a> {
+        let (taken, kept) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|(of, _, _)| *of == section);
+        self.0 = kept;
+        Members(
+            taken
+                .into_iter()
+                .map(|(_, key, value)| (key, value))
+                .collect(),
+        )
+    }
+}
+
 static COOKIE_PATHS: LazyLock<Vec<Path>> = LazyLock::new(|| {
     ["context.device.cookie", "context.cookie"]
         .iter()
@@ -111,24 +146,32 @@ impl<'a> Reader<'a> {
         self.first_at(field, |value, _| read(value))
     }
 
-    /// Like [`Reader::first`], with `read` also told the path it reads.
+    /// Like [`Reader::first`], with `read` also told the source it reads.
     fn first_at<T>(
         &mut self,
         field: Field,
-        read: impl Fn(&'a Value<'a>, &'a Path) -> Result<Option<T>, Unreadable>,
+        read: impl Fn(&'a Value<'a>, &'a Source) -> Result<Option<T>, Unreadable>,
     ) -> Option<T> {
-        let mapper = self.mapper;
-        for path in mapper.sources.of(field) {
+        self.first_of(field.name(), self.mapper.sources.of(field), read)
+    }
+
+    /// The first of `sources` that `read` accepts, for the target `name`.
+    fn first_of<T>(
+        &mut self,
+        name: &'static str,
+        sources: &'a [Source],
+        read: impl Fn(&'a Value<'a>, &'a Source) -> Result<Option<T>, Unreadable>,
+    ) -> Option<T> {
+        for source in sources {
             // A blank string counts as absent, whatever the field's type.
-            if let Some(value) = self
-                .lookup
-                .get(path)
+            if let Some(value) = source
+                .lookup(&mut self.lookup)
                 .filter(|value| !event::is_blank(value))
             {
-                match read(value, path) {
+                match read(value, source) {
                     Ok(Some(found)) => return Some(found),
                     Ok(None) => {}
-                    Err(why) => self.warn(field, path, &why.to_string()),
+                    Err(why) => self.warn(name, source, &why.to_string()),
                 }
             }
         }
@@ -138,16 +181,16 @@ impl<'a> Reader<'a> {
     /// The first readable text of `field`, without warnings: for reporting an event already read.
     fn text_quietly(&mut self, field: Field) -> Option<Text<'a>> {
         let mapper = self.mapper;
-        mapper
-            .sources
-            .of(field)
-            .iter()
-            .find_map(|path| event::text_ref(self.lookup.get(path)?).ok().flatten())
+        mapper.sources.of(field).iter().find_map(|source| {
+            event::text_ref(source.lookup(&mut self.lookup)?)
+                .ok()
+                .flatten()
+        })
     }
 
-    fn warn(&mut self, field: Field, path: &Path, why: &str) {
+    fn warn(&mut self, name: &str, source: &Source, why: &str) {
         self.warnings
-            .push(format!("{} ({path}): {why}; ignored", field.name()));
+            .push(format!("{name} ({source}): {why}; ignored"));
     }
 
     fn text(&mut self, field: Field) -> Option<Text<'a>> {
@@ -160,16 +203,18 @@ impl<'a> Reader<'a> {
 
     /// A `user_data` field, normalised and hashed from its first source that gives a hash; invalid values are
     /// warned about and the next source is tried (`user.state_short` `Calif.`, then `user.state`). A source named
-    /// `*_sha256` must hold a digest: anything else there is not hashed again but skipped the same way.
+    /// `*_sha256` must hold a digest: anything else there is not hashed again but skipped the same way, except
+    /// an e-mail address, which is hashed as clear text wherever it comes from.
     fn hashed(&mut self, field: Field, rule: HashedField, country: Option<&str>) -> Option<Hashed> {
-        self.first_at(field, |value, path| {
+        self.first_at(field, |value, source| {
             let Some(mut raw) = event::text_ref(value)? else {
                 return Ok(None);
             };
             if rule == HashedField::Zp && matches!(value, Value::Number(_)) {
                 raw = normalize::zip_from_number(raw, country);
             }
-            if path.names_a_digest() && !normalize::is_sha256_hex(&raw) {
+            if rule != HashedField::Em && source.names_a_digest() && !normalize::is_sha256_hex(&raw)
+            {
                 return Err(Unreadable::Invalid(
                     "not a SHA-256 digest (64 hex characters)",
                 ));
@@ -227,6 +272,9 @@ impl Mapper {
         let Some(event_name) = self.names.resolve(&name) else {
             return Err(Outcome::Skipped(unmapped_reason(&name)));
         };
+        if let Some(gate) = &self.consent {
+            gate.check(r.event).map_err(Outcome::Filtered)?;
+        }
 
         let event_id = r.text(Field::EventId);
         if event_id.is_none() {
@@ -237,6 +285,7 @@ impl Mapper {
         }
         let event_time = self.event_time(r, now);
         let action_source = self.action_source(r);
+        let opt_out = self.opt_out(r, action_source);
         let user_data = self.user_data(r);
         if user_data.em.is_none()
             && user_data.hashed_maids.is_none()
@@ -261,13 +310,18 @@ impl Mapper {
             return Err(Outcome::Rejected(r.errors.join("; ")));
         }
 
+        let mut extras = self.extras(r);
+        let mut user_data = user_data;
+        user_data.extra = extras.take(Section::UserData);
+        let mut custom_data = self.custom_data(r);
+        custom_data.extra = extras.take(Section::CustomData);
         Ok(ConversionEvent {
             event_name,
             action_source,
             event_time,
             event_id,
             event_source_url: r.text(Field::EventSourceUrl),
-            opt_out: r.boolean(Field::OptOut),
+            opt_out,
             app_id: r.text(Field::AppId),
             app_name: r.text(Field::AppName),
             app_version: r.text(Field::AppVersion),
@@ -281,8 +335,48 @@ impl Mapper {
                 event::text_ref(v)?.map(|t| language(&t)).transpose()
             }),
             user_data,
-            custom_data: self.custom_data(r),
+            custom_data,
+            app_info: extras.take(Section::AppInfo),
+            device_info: extras.take(Section::DeviceInfo),
         })
+    }
+
+    /// `opt_out` as given, else, for app events, the opposite of `context.device.ad_tracking_enabled` (a user who
+    /// limited ad tracking has opted out of ads personalisation).
+    fn opt_out(&self, r: &mut Reader<'_>, action_source: Option<ActionSource>) -> Option<bool> {
+        r.boolean(Field::OptOut).or_else(|| {
+            if !matches!(
+                action_source,
+                Some(ActionSource::AppAndroid | ActionSource::AppIos)
+            ) {
+                return None;
+            }
+            let value = AD_TRACKING
+                .as_ref()?
+                .get(r.event)
+                .filter(|value| !event::is_blank(value))?;
+            match event::boolean(value) {
+                Ok(enabled) => Some(!enabled),
+                Err(why) => {
+                    r.warnings
+                        .push(format!("opt_out ({AD_TRACKING_PATH}): {why}; ignored"));
+                    None
+                }
+            }
+        })
+    }
+
+    /// The values of the extra targets smart mapping fills, brought to their types, by section.
+    fn extras<'a>(&self, r: &mut Reader<'a>) -> Extras<'a> {
+        let mut extras = Extras::default();
+        let mapper = r.mapper;
+        for (extra, sources) in mapper.sources.extras() {
+            let kind = extra.kind;
+            if let Some(value) = r.first_of(extra.name, sources, |value, _| kind.read(value)) {
+                extras.0.push((extra.section, extra.key(), value));
+            }
+        }
+        extras
     }
 
     /// Why a required text field has no value: present with a type no text comes from (an object, an array,
@@ -304,7 +398,10 @@ impl Mapper {
         let mut unreadable = None;
         let mapper = r.mapper;
         for path in mapper.sources.of(Field::EventTime) {
-            if let Some(value) = r.lookup.get(path).filter(|value| !event::is_blank(value)) {
+            if let Some(value) = path
+                .lookup(&mut r.lookup)
+                .filter(|value| !event::is_blank(value))
+            {
                 match event::timestamp(value) {
                     Ok(t) => return self.check_time(r, path, t, now),
                     Err(why) => unreadable = Some(format!("event_time ({path}): {why}")),
@@ -320,7 +417,7 @@ impl Mapper {
         }
     }
 
-    fn check_time(&self, r: &mut Reader<'_>, path: &Path, t: i64, now: i64) -> Option<i64> {
+    fn check_time(&self, r: &mut Reader<'_>, path: &Source, t: i64, now: i64) -> Option<i64> {
         if t > now.saturating_add(MAX_FUTURE_SECS) {
             r.errors.push(format!(
                 "event_time ({path}): {}s in the future (more than {MAX_FUTURE_SECS}s ahead of now)",
@@ -343,7 +440,7 @@ impl Mapper {
     fn action_source(&self, r: &mut Reader<'_>) -> Option<ActionSource> {
         let mapper = r.mapper;
         for path in mapper.sources.of(Field::ActionSource) {
-            let Some(value) = r.lookup.get(path) else {
+            let Some(value) = path.lookup(&mut r.lookup) else {
                 continue;
             };
             let parsed = match event::text_ref(value) {
@@ -391,6 +488,7 @@ impl Mapper {
             client_ip_address: r.text(Field::ClientIpAddress),
             client_user_agent: r.text(Field::ClientUserAgent),
             click_id: self.click_id(r),
+            extra: Members::default(),
         }
     }
 
@@ -441,6 +539,53 @@ impl Mapper {
             order_id: r.text(Field::OrderId),
             search_string: r.text(Field::SearchString),
             opt_out_type: r.text(Field::OptOutType),
+            extra: Members::default(),
+        }
+    }
+}
+
+/// Whether a smart-mapping constant can fill `field`: read as an event's value would be, it must give a value.
+pub(crate) fn check_constant(field: Field, value: &Value<'_>) -> Result<(), String> {
+    let text = || {
+        event::text_ref(value)
+            .map_err(|why| why.to_string())?
+            .ok_or_else(|| "empty".to_string())
+    };
+    match field {
+        Field::ActionSource => ActionSource::parse(&text()?)
+            .map(drop)
+            .ok_or_else(|| "not one of app_android, app_ios, web, offline".to_string()),
+        Field::EventTime => event::timestamp(value)
+            .map(drop)
+            .map_err(|why| why.to_string()),
+        Field::OptOut | Field::Wifi => event::boolean(value)
+            .map(drop)
+            .map_err(|why| why.to_string()),
+        Field::Language => language(&text()?).map(drop).map_err(|why| why.to_string()),
+        Field::Currency => currency(&text()?).map(drop).map_err(|why| why.to_string()),
+        Field::Value => event::decimal(value)
+            .map(drop)
+            .map_err(|why| why.to_string()),
+        Field::ContentIds | Field::Contents => match value {
+            Value::Array(items) if !items.is_empty() => Ok(()),
+            _ => Err("expected a non-empty array of items".to_string()),
+        },
+        Field::NumItems => match value {
+            Value::Array(items) if !items.is_empty() => Ok(()),
+            other => event::integer(other)
+                .map(drop)
+                .map_err(|why| why.to_string()),
+        },
+        field => {
+            match field.hashed() {
+                Some(rule) => normalize::hash(rule, &text()?, None)
+                    .map(drop)
+                    .map_err(|why| match why {
+                        Omitted::Empty => "empty once normalised".to_string(),
+                        Omitted::Invalid(why) => why.to_string(),
+                    }),
+                None => text().map(drop),
+            }
         }
     }
 }
@@ -573,10 +718,10 @@ fn first_string<'a>(event: &'a Value<'a>, paths: &[Path]) -> Option<&'a str> {
         .find(|text| !text.trim().is_empty())
 }
 
-fn list(paths: &[Path]) -> String {
+fn list(paths: &[Source]) -> String {
     paths
         .iter()
-        .map(Path::to_string)
+        .map(Source::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }

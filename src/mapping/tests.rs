@@ -1,7 +1,7 @@
 //! Unit tests of the mapping: every rule and fallback of SPEC §3–§5.
 
 use super::*;
-use crate::config::apply_mapping_document;
+use crate::mapping::document;
 // Test events are built as `serde_json` values, and mapped from their text as the triggers map them.
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -99,7 +99,7 @@ fn event_names_follow_the_table_and_unmapped_are_skipped() {
     };
     assert!(!reason.contains("jane"), "{reason}");
     let mut mapper = Mapper::default();
-    apply_mapping_document(&mut mapper, r#"{"unmapped_events":"custom"}"#).unwrap();
+    document::apply(&mut mapper, r#"{"unmapped_events":"custom"}"#).unwrap();
     assert_eq!(
         mapped_with(
             &mapper,
@@ -444,23 +444,54 @@ fn email_sha256_wins_and_prehashed_values_pass_through() {
 }
 
 #[test]
-fn a_digest_source_without_a_digest_falls_back_to_the_clear_value() {
-    // An MD5 (32 hex digits) or a clear e-mail in `email_sha256` is not hashed again: `user.email` is used.
-    for not_a_digest in ["0cc175b9c0f1b6a831c399e269772661", "a@b.c"] {
+fn a_clear_email_in_email_sha256_is_normalised_and_hashed() {
+    // Anything there that is not 64 hex digits (a clear address, even an MD5) is a clear-text e-mail: it wins
+    // over `user.email` like a digest would, and it is hashed once, never twice.
+    for (not_a_digest, normalised) in [
+        (" John.Doe@Example.COM ", "john.doe@example.com"),
+        (
+            "0cc175b9c0f1b6a831c399e269772661",
+            "0cc175b9c0f1b6a831c399e269772661",
+        ),
+    ] {
         let event = with(
             with(base(), "user.email_sha256", json!(not_a_digest)),
             "user.email",
-            json!(" Other@X.y "),
+            json!("other@x.y"),
         );
-        assert_eq!(mapped(&event)["user_data"]["em"], sha("other@x.y"));
-        assert_eq!(
-            map_json(&Mapper::default(), &event, NOW).warnings,
-            ["user_data.em (user.email_sha256): not a SHA-256 digest (64 hex characters); ignored"]
+        assert_eq!(mapped(&event)["user_data"]["em"], sha(normalised));
+        assert!(
+            map_json(&Mapper::default(), &event, NOW)
+                .warnings
+                .is_empty()
         );
     }
-    // Without a clear value the field is omitted (the base event's IP and user agent identify the user).
-    let event = with(base(), "user.email_sha256", json!("a@b.c"));
-    assert!(mapped(&event)["user_data"].get("em").is_none());
+}
+
+#[test]
+fn other_digest_sources_without_a_digest_fall_back_to_the_next_source() {
+    // A smart-mapped `*_sha256` source of another field must hold a digest: a clear value there is skipped.
+    let mut mapper = Mapper::default();
+    document::apply(
+        &mut mapper,
+        r#"{"fields": {"user_data.ph": ["user.phone_sha256", "user.phone"]}}"#,
+    )
+    .unwrap();
+    let event = with(
+        with(base(), "user.phone_sha256", json!("+33 6 12 34 56 78")),
+        "user.phone",
+        json!("+33 6 12 34 56 79"),
+    );
+    let m = map_json(&mapper, &event, NOW);
+    assert_eq!(
+        m.warnings,
+        ["user_data.ph (user.phone_sha256): not a SHA-256 digest (64 hex characters); ignored"]
+    );
+    let Outcome::Mapped(mapped) = m.outcome else {
+        panic!("not mapped")
+    };
+    let json = serde_json::to_value(&mapped).unwrap();
+    assert_eq!(json["user_data"]["ph"], sha("33612345679"));
 }
 
 #[test]
@@ -676,7 +707,7 @@ fn empty_or_malformed_custom_values_are_omitted() {
 #[test]
 fn smart_mapping_repoints_fields_through_the_same_rules() {
     let mut mapper = Mapper::default();
-    apply_mapping_document(
+    document::apply(
         &mut mapper,
         r#"{"fields": {"user_data.em": "user.custom_email", "custom_data.value": "revenue", "custom_data.contents": "basket.lines", "event_id": "meta.ids.0"},
             "event_names": {"newsletter_optin": "lead"}}"#,
@@ -713,4 +744,195 @@ fn wrong_types_warn_and_never_reject_optional_fields() {
     let m = map_json(&Mapper::default(), &event, NOW);
     assert!(matches!(m.outcome, Outcome::Mapped(_)));
     assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+}
+
+fn mapper_with(document: serde_json::Value) -> Mapper {
+    let mut mapper = Mapper::default();
+    document::apply(&mut mapper, &document.to_string()).unwrap();
+    mapper
+}
+
+fn gated(ids: &str) -> Mapper {
+    Mapper {
+        consent: consent::ConsentGate::parse(ids).unwrap(),
+        ..Mapper::default()
+    }
+}
+
+#[test]
+fn the_consent_gate_filters_before_validation_and_after_the_name_lookup() {
+    let mapper = gated("3,5");
+    let consented = with(base(), "user.consent_categories", json!([1, "5"]));
+    assert_eq!(mapped_with(&mapper, &consented)["event_id"], "ev-1");
+    // No consent: filtered, even though the event would also be rejected (no event id).
+    let mut no_id = base();
+    no_id["context"].as_object_mut().unwrap().remove("event_id");
+    let m = map_json(
+        &mapper,
+        &with(no_id, "user.consent_categories", json!([1])),
+        NOW,
+    );
+    assert!(
+        matches!(&m.outcome, Outcome::Filtered(why) if why.contains("none of")),
+        "{m:?}"
+    );
+    // An unmapped name is skipped first.
+    let unmapped = with(base(), "event_name", json!("newsletter_optin"));
+    assert!(matches!(
+        map_json(&mapper, &unmapped, NOW).outcome,
+        Outcome::Skipped(_)
+    ));
+    // A malformed list filters the event with the reason; the event id is still reported.
+    let m = map_json(
+        &mapper,
+        &with(base(), "user.consent_categories", json!("3")),
+        NOW,
+    );
+    assert!(matches!(&m.outcome, Outcome::Filtered(why) if why.contains("expected an array")));
+    assert_eq!(m.event_id.as_deref(), Some("ev-1"));
+    // Without the gate, consent is not looked at.
+    assert_eq!(
+        mapped(&with(base(), "user.consent_categories", json!("3")))["event_id"],
+        "ev-1"
+    );
+}
+
+fn app_event(os: &str) -> Value {
+    let event = with(base(), "context.app.namespace", json!("com.shop"));
+    with(event, "context.device.os.name", json!(os))
+}
+
+#[test]
+fn limited_ad_tracking_on_an_app_opts_out() {
+    for (enabled, opt_out) in [
+        (json!(false), json!(true)),
+        (json!("false"), json!(true)),
+        (json!(0), json!(true)),
+        (json!(true), json!(false)),
+        (json!("YES"), json!(false)),
+    ] {
+        for os in ["Android", "iOS"] {
+            let event = with(
+                app_event(os),
+                "context.device.ad_tracking_enabled",
+                enabled.clone(),
+            );
+            assert_eq!(mapped(&event)["opt_out"], opt_out, "{os} {enabled}");
+        }
+    }
+    // An explicit value wins; web events and absent values derive nothing; a bad value is a warning.
+    let explicit = with(app_event("iOS"), "partners.pinterest.opt_out", json!(false));
+    let explicit = with(explicit, "context.device.ad_tracking_enabled", json!(false));
+    assert_eq!(mapped(&explicit)["opt_out"], false);
+    let web = with(base(), "context.device.ad_tracking_enabled", json!(false));
+    assert!(mapped(&web).get("opt_out").is_none());
+    assert!(mapped(&app_event("Android")).get("opt_out").is_none());
+    let bad = with(
+        app_event("Android"),
+        "context.device.ad_tracking_enabled",
+        json!("maybe"),
+    );
+    let m = map_json(&Mapper::default(), &bad, NOW);
+    assert_eq!(m.warnings.len(), 1);
+    assert!(m.warnings[0].starts_with("opt_out (context.device.ad_tracking_enabled): "));
+    assert!(mapped(&bad).get("opt_out").is_none());
+}
+
+#[test]
+fn extra_targets_are_filled_from_paths_arrays_and_constants_in_their_types() {
+    let mapper = mapper_with(json!({"fields": {
+        "custom_data.content_name": "product_name",
+        "custom_data.content_category": {"const": "apparel"},
+        "custom_data.predicted_ltv": ["ltv", "clv"],
+        "user_data.partner_id": "user.crm_id",
+        "app_info.window_width": "screen.w",
+        "device_info.form_factor": "device_kind",
+        "device_info.languages": "langs",
+        "custom_data.content_brand": "brand",
+    }}));
+    let event = with(base(), "product_name", json!(" Shoe "));
+    let event = with(event, "clv", json!(19.90));
+    let event = with(event, "user.crm_id", json!(12345));
+    let event = with(event, "screen.w", json!("1280"));
+    let event = with(event, "device_kind", json!("Tablet"));
+    let event = with(event, "langs", json!(["fr", "en"]));
+    let event = with(event, "brand", json!({"name": "x"}));
+    let m = map_json(&mapper, &event, NOW);
+    assert_eq!(
+        m.warnings,
+        ["custom_data.content_brand (brand): expected a string or a number; ignored"]
+    );
+    let out = mapped_with(&mapper, &event);
+    assert_eq!(out["custom_data"]["content_name"], "Shoe");
+    assert_eq!(out["custom_data"]["content_category"], "apparel");
+    assert_eq!(out["custom_data"]["predicted_ltv"], "19.9");
+    assert!(out["custom_data"].get("content_brand").is_none());
+    assert_eq!(out["user_data"]["partner_id"], "12345");
+    assert_eq!(out["app_info"], json!({"window_width": 1280}));
+    assert_eq!(
+        out["device_info"],
+        json!({"form_factor": "tablet", "languages": ["fr", "en"]})
+    );
+    // Values out of the schema's range or set are ignored with a warning naming field and path only.
+    let event = with(
+        with(base(), "screen.w", json!(99999)),
+        "device_kind",
+        json!("fridge"),
+    );
+    let m = map_json(&mapper, &event, NOW);
+    assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+    assert!(
+        m.warnings
+            .iter()
+            .all(|w| !w.contains("fridge") && !w.contains("99999"))
+    );
+    assert!(mapped_with(&mapper, &event).get("app_info").is_none());
+}
+
+#[test]
+fn a_repointed_field_takes_the_first_source_found_or_its_constant() {
+    let mapper = mapper_with(json!({"fields": {
+        "user_data.em": ["user.mail", "user.email"],
+        "custom_data.currency": ["cur", {"const": "eur"}],
+        "action_source": {"const": "offline"},
+    }}));
+    let event = with(base(), "user.email", json!("A@B.c"));
+    let out = mapped_with(&mapper, &event);
+    assert_eq!(out["user_data"]["em"], sha("a@b.c"));
+    assert_eq!(out["custom_data"]["currency"], "EUR");
+    assert_eq!(out["action_source"], "offline");
+    let out = mapped_with(
+        &mapper,
+        &with(
+            with(event, "user.mail", json!("m@x.y")),
+            "cur",
+            json!("usd"),
+        ),
+    );
+    assert_eq!(out["user_data"]["em"], sha("m@x.y"));
+    assert_eq!(out["custom_data"]["currency"], "USD");
+}
+
+#[test]
+fn the_current_table_names_events_with_pinterests_newer_names() {
+    let mapper = Mapper {
+        names: names::EventNames::new(names::EventTable::Current),
+        ..Mapper::default()
+    };
+    for (from, to) in [
+        ("begin_checkout", "initiate_checkout"),
+        ("app_install", "app_install"),
+        ("viewcontent", "view_content"),
+    ] {
+        assert_eq!(
+            mapped_with(&mapper, &with(base(), "event_name", json!(from)))["event_name"],
+            to
+        );
+    }
+    let m = map_json(
+        &Mapper::default(),
+        &with(base(), "event_name", json!("app_install")),
+        NOW,
+    );
+    assert!(matches!(m.outcome, Outcome::Skipped(_)));
 }

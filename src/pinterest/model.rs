@@ -1,5 +1,6 @@
 //! Typed request body of `POST /v5/ad_accounts/{id}/events`: only fields of Pinterest's schema, absent values omitted.
 
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 
@@ -107,6 +108,12 @@ pub struct ConversionEvent<'a> {
     pub user_data: UserData<'a>,
     #[serde(skip_serializing_if = "CustomData::is_empty")]
     pub custom_data: CustomData<'a>,
+    /// `app_info`'s members, from smart mapping only.
+    #[serde(skip_serializing_if = "Members::is_empty")]
+    pub app_info: Members<'a>,
+    /// `device_info`'s members, from smart mapping only.
+    #[serde(skip_serializing_if = "Members::is_empty")]
+    pub device_info: Members<'a>,
 }
 
 /// `user_data`: hashed identifiers plus the few values Pinterest wants in clear.
@@ -142,6 +149,9 @@ pub struct UserData<'a> {
     pub external_id: Option<Hashed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub click_id: Option<Text<'a>>,
+    /// Members that only smart mapping fills (`partner_id`).
+    #[serde(flatten)]
+    pub extra: Members<'a>,
 }
 
 /// `custom_data`: order, value and product details.
@@ -163,6 +173,9 @@ pub struct CustomData<'a> {
     pub search_string: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opt_out_type: Option<Text<'a>>,
+    /// Members that only smart mapping fills (`content_name`, `predicted_ltv`, ...).
+    #[serde(flatten)]
+    pub extra: Members<'a>,
 }
 
 impl CustomData<'_> {
@@ -193,5 +206,44 @@ impl Content<'_> {
     /// True when no field is set (such an entry is not sent).
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+}
+
+/// A value of a member that only smart mapping fills, brought to the schema's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed<'a> {
+    Text(Text<'a>),
+    Integer(i64),
+    List(Vec<Text<'a>>),
+}
+
+impl Serialize for Typed<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(text) => serializer.serialize_str(text),
+            Self::Integer(n) => serializer.serialize_i64(*n),
+            Self::List(items) => items.serialize(serializer),
+        }
+    }
+}
+
+/// The extra values of one section, serialised as JSON members in target order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Members<'a>(pub Vec<(&'static str, Typed<'a>)>);
+
+impl Members<'_> {
+    /// True when there is no member.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Members<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }

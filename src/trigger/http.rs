@@ -199,6 +199,7 @@ pub async fn handle(
         "results": lines,
         "delivered": counters.delivered,
         "skipped": counters.skipped,
+        "filtered": counters.filtered,
         "rejected": counters.rejected,
         "failed": counters.failed,
     });

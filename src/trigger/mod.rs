@@ -118,6 +118,7 @@ fn distinct(warnings: &[String]) -> Vec<(&str, usize)> {
 pub enum Status {
     Delivered,
     Skipped,
+    Filtered,
     Rejected,
     Failed,
 }
@@ -215,6 +216,13 @@ impl Batch {
             Outcome::Skipped(reason) => {
                 tracing::info!(event_id = id, "event skipped: {reason}");
                 (Status::Skipped, Some(reason))
+            }
+            Outcome::Filtered(reason) => {
+                tracing::info!(
+                    event_id = id,
+                    "event filtered by the consent gate: {reason}"
+                );
+                (Status::Filtered, Some(reason))
             }
             Outcome::Rejected(reason) => {
                 tracing::warn!(event_id = id, "event rejected: {reason}");
