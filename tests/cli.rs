@@ -19,6 +19,8 @@ fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
         .env_remove("PINTEREST_TOKEN_SECRET_ID")
         .env_remove("PINTEREST_API_BASE_URL")
         .env_remove("PINTEREST_TEST_MODE")
+        .env_remove("PINTEREST_EVENT_TABLE")
+        .env_remove("PINTEREST_CONSENT_CATEGORIES")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -114,6 +116,40 @@ fn maps_an_array_in_order_with_every_status() {
             .contains("event_id: missing")
     );
     assert_eq!(lines[3]["event"]["event_id"], "d");
+}
+
+#[test]
+fn map_shows_events_the_consent_gate_filters_and_honours_the_event_table() {
+    let consented = {
+        let mut event = good("a");
+        event["user"] = json!({"consent_categories": [3]});
+        event
+    };
+    let mut checkout = good("b");
+    checkout["event_name"] = json!("begin_checkout");
+    let input = format!("{consented}\n{checkout}\n");
+    let env = [
+        ("PINTEREST_CONSENT_CATEGORIES", "3"),
+        ("PINTEREST_EVENT_TABLE", "current"),
+    ];
+    let out = run(&["map", "--now", "1700000000"], input.as_bytes(), &env);
+    assert_eq!(out.status.code(), Some(0));
+    let shown = lines(&out);
+    assert_eq!(shown[0]["status"], "mapped");
+    assert_eq!(
+        shown[1],
+        json!({"index": 1, "status": "filtered",
+               "reason": "user.consent_categories: missing; the consent gate needs one of 3"})
+    );
+    let out = run(
+        &["map", "--now", "1700000000"],
+        checkout.to_string().as_bytes(),
+        &env[1..],
+    );
+    assert_eq!(lines(&out)[0]["event"]["event_name"], "initiate_checkout");
+    let out = run(&["map"], b"{}", &[("PINTEREST_CONSENT_CATEGORIES", "3;5")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PINTEREST_CONSENT_CATEGORIES"));
 }
 
 #[test]

@@ -398,7 +398,7 @@ async fn api_gateway_rest_and_http_api() {
                 {"index": 0, "event_id": REST_EVENT_IDS[0], "status": "delivered"},
                 {"index": 1, "event_id": REST_EVENT_IDS[1], "status": "delivered"},
             ],
-            "delivered": 2, "skipped": 0, "rejected": 0, "failed": 0
+            "delivered": 2, "skipped": 0, "filtered": 0, "rejected": 0, "failed": 0
         })
     );
     let requests = stack.new_requests(false);
@@ -417,7 +417,7 @@ async fn api_gateway_rest_and_http_api() {
         api_body(&invoked),
         json!({
             "results": [{"index": 0, "event_id": HTTP_EVENT_ID, "status": "delivered"}],
-            "delivered": 1, "skipped": 0, "rejected": 0, "failed": 0
+            "delivered": 1, "skipped": 0, "filtered": 0, "rejected": 0, "failed": 0
         })
     );
     let requests = stack.new_requests(false);

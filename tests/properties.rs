@@ -1,10 +1,14 @@
 //! Property tests: mapping never panics, hashes are well-formed, and nothing outside Pinterest's schema is sent.
 
+use pinterest_destination::mapping::consent::ConsentGate;
+use pinterest_destination::mapping::document;
 use pinterest_destination::mapping::fields::FIELDS;
+use pinterest_destination::mapping::targets::EXTRAS;
 use pinterest_destination::mapping::{Mapper, Outcome};
 use pinterest_destination::normalize::{HashedField, hash};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use std::sync::LazyLock;
 
 const NOW: i64 = 1_764_400_000;
 
@@ -101,12 +105,82 @@ fn no_empty_values(v: &Value) -> bool {
     }
 }
 
-/// Checks every invariant of one mapping.
+/// A mapper whose smart mapping fills every extra target from a path under `x.` (an array of two paths for
+/// every other one), re-points a few fields of the table to arrays and constants, and gates on consent.
+static OPEN_MAPPER: LazyLock<Mapper> = LazyLock::new(|| {
+    let mut fields = Map::new();
+    for (i, extra) in EXTRAS.iter().enumerate() {
+        let path = format!("x.{}", extra.name.replace('.', "_"));
+        let source = if i % 2 == 0 {
+            json!(path)
+        } else {
+            json!([format!("{path}_first"), path])
+        };
+        fields.insert(extra.name.to_string(), source);
+    }
+    fields.insert(
+        "user_data.em".into(),
+        json!(["x.mail", "user.email_sha256", "user.email"]),
+    );
+    fields.insert(
+        "custom_data.currency".into(),
+        json!(["currency", {"const": "EUR"}]),
+    );
+    fields.insert(
+        "custom_data.content_category".into(),
+        json!({"const": "apparel"}),
+    );
+    let mut mapper = Mapper {
+        consent: ConsentGate::parse("3,5").unwrap(),
+        ..Mapper::default()
+    };
+    document::apply(&mut mapper, &json!({"fields": fields}).to_string()).unwrap();
+    mapper
+});
+
+/// The source paths [`OPEN_MAPPER`] reads, for events that put arbitrary values there.
+fn open_paths() -> Vec<String> {
+    EXTRAS
+        .iter()
+        .flat_map(|extra| {
+            let path = format!("x.{}", extra.name.replace('.', "_"));
+            [format!("{path}_first"), path]
+        })
+        .chain(["x.mail".to_string(), "user.consent_categories".to_string()])
+        .collect()
+}
+
+/// A structured event with arbitrary values at the open mapper's paths too, and a consent list that passes
+/// (most of the time) or anything at all.
+fn open_event() -> impl Strategy<Value = Value> {
+    let paths = open_paths();
+    let n = paths.len();
+    (
+        structured_event(),
+        prop::collection::vec((0..n, any_json()), 0..16),
+        prop_oneof![Just(json!([3])), Just(json!(["5", 1])), any_json()],
+    )
+        .prop_map(move |(mut event, values, consent)| {
+            if event.is_object() {
+                put(&mut event, "user.consent_categories", consent);
+                for (i, value) in values {
+                    put(&mut event, &paths[i], value);
+                }
+            }
+            event
+        })
+}
+
+/// Checks every invariant of one mapping with the default mapper.
 fn check(event: &Value) -> Result<(), TestCaseError> {
+    check_with(&Mapper::default(), event)
+}
+
+/// Checks every invariant of one mapping.
+fn check_with(mapper: &Mapper, event: &Value) -> Result<(), TestCaseError> {
     let text = event.to_string();
     let parsed = pinterest_destination::event::parse(&text)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let mapper = Mapper::default();
     let mapping = mapper.map(&parsed, NOW);
     if let Outcome::Mapped(mapped) = &mapping.outcome {
         let out =
@@ -133,6 +207,11 @@ proptest! {
     #[test]
     fn arbitrary_json_never_panics(event in any_json()) {
         check(&event)?;
+    }
+
+    #[test]
+    fn open_smart_mapping_and_the_consent_gate_stay_within_the_schema(event in open_event()) {
+        check_with(&OPEN_MAPPER, &event)?;
     }
 
     #[test]

@@ -470,7 +470,7 @@ async fn rest_api_fixture_delivers_and_answers_200_with_one_result_per_event() {
                 {"index": 0, "event_id": REST_EVENT_IDS[0], "status": "delivered"},
                 {"index": 1, "event_id": REST_EVENT_IDS[1], "status": "delivered"},
             ],
-            "delivered": 2, "skipped": 0, "rejected": 0, "failed": 0
+            "delivered": 2, "skipped": 0, "filtered": 0, "rejected": 0, "failed": 0
         })
     );
     assert_eq!(invocation.counters, counters(1, 0, [2, 0, 0, 0], 1));
@@ -491,7 +491,7 @@ async fn http_api_base64_fixture_delivers_and_answers_200() {
         answer.body,
         json!({
             "results": [{"index": 0, "event_id": HTTP_EVENT_ID, "status": "delivered"}],
-            "delivered": 1, "skipped": 0, "rejected": 0, "failed": 0
+            "delivered": 1, "skipped": 0, "filtered": 0, "rejected": 0, "failed": 0
         })
     );
     let requests = assert_requests_clean(&fake);
@@ -714,4 +714,44 @@ fn leak_detectors_find_what_they_look_for() {
         "fine".to_owned(),
     ];
     assert_eq!(leaks::log_problems(&lines, &["pina_x"]).len(), 2);
+}
+
+// ---------------------------------------------------------------- consent gate
+
+#[tokio::test]
+async fn events_the_consent_gate_filters_are_acknowledged_counted_and_never_sent() {
+    let fake = FakePinterest::start().await;
+    let state = state(&fake, &[("PINTEREST_CONSENT_CATEGORIES", "3,5")]).await;
+    let mut consented = good_event("e-ok");
+    consented["user"]["consent_categories"] = json!(["1", 5]);
+    let mut refused = good_event("e-no");
+    refused["user"]["consent_categories"] = json!([1]);
+    let unasked = good_event("e-none");
+    let body = json!([consented, refused]).to_string();
+    let event =
+        json!({"Records": [record(Some("m-1"), &body), record(Some("m-2"), &unasked.to_string())]});
+    let invocation = invoke(&state, event, BUDGET).await;
+    assert_eq!(failures(&invocation), Vec::<String>::new());
+    assert_eq!(
+        (
+            invocation.counters.delivered,
+            invocation.counters.filtered,
+            invocation.counters.received
+        ),
+        (1, 2, 3)
+    );
+    let requests = assert_requests_clean(&fake);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].event_ids, ["e-ok"]);
+
+    let body = json!([good_event("e-api")]);
+    let answer = answer_of(&state, rest(&body.to_string())).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["filtered"], 1);
+    assert_eq!(answer.body["results"][0]["status"], "filtered");
+    assert!(
+        answer.body["results"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("user.consent_categories: missing"))
+    );
 }
