@@ -322,6 +322,11 @@ pub fn decimal(value: &Value<'_>) -> Result<String, Unreadable> {
     match value {
         Value::Number(n) => {
             let text = number_text(n);
+            if n.is_f64() && significant_digits(&text) > EXACT_FLOAT_DIGITS {
+                return Err(Unreadable::Invalid(
+                    "a number with more digits than a JSON number holds exactly (send it as a string)",
+                ));
+            }
             Ok(if text.contains(['e', 'E']) {
                 // Rust's float formatting never uses an exponent: the shortest digits that read back the same.
                 n.as_f64().unwrap_or_default().to_string()
@@ -343,6 +348,18 @@ pub fn decimal(value: &Value<'_>) -> Result<String, Unreadable> {
         }
         _ => Err(Unreadable::WrongType("a number or a decimal string")),
     }
+}
+
+/// Significant digits that every `f64` keeps: a number written with more may already have lost some when it was
+/// parsed (`123456789012345678901234567890` reads as `1.2345678901234568e29`), so it is not sent as if exact.
+const EXACT_FLOAT_DIGITS: usize = 15;
+
+/// The significant digits of a float's shortest text (`1.2345678901234568e29` has 17, `1e21` and `0.0012` 1 and
+/// 2): the digits of its mantissa without leading or trailing zeros.
+fn significant_digits(shortest: &str) -> usize {
+    let mantissa = shortest.split(['e', 'E']).next().unwrap_or_default();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_matches('0').len()
 }
 
 /// Magnitude (2^52) from which an `f64` has no fraction bits: a fraction written in the text is already lost
@@ -677,6 +694,32 @@ mod tests {
         assert_eq!(
             decimal(v(json!(1.5e-7)).get_value()),
             Ok("0.00000015".into())
+        );
+        // A number with more digits than a float keeps is refused, not sent with other digits.
+        for lossy in [
+            "123456789012345678901234567890",
+            "0.12345678901234567",
+            "1234567890.1234567",
+        ] {
+            let parsed = OwnedValue::from_str(lossy).unwrap();
+            let err = decimal(parsed.get_value()).unwrap_err();
+            assert!(err.to_string().contains("send it as a string"), "{lossy}");
+        }
+        assert_eq!(
+            decimal(OwnedValue::from_str("123456789012345").unwrap().get_value()),
+            Ok("123456789012345".into())
+        );
+        assert_eq!(
+            decimal(
+                OwnedValue::from_str("1234567890.12345")
+                    .unwrap()
+                    .get_value()
+            ),
+            Ok("1234567890.12345".into())
+        );
+        assert_eq!(
+            decimal(v(json!("123456789012345678901234567890.5")).get_value()),
+            Ok("123456789012345678901234567890.5".into())
         );
         for bad in [
             json!("19,90"),
