@@ -433,10 +433,14 @@ fn map_of_an_empty_input_exits_2_and_dash_reads_stdin() {
         assert_eq!(out.status.code(), Some(2), "{input:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), EMPTY);
     }
-    // An empty array is a valid input of no events.
+    // An empty array is a valid input of no events, and the CLI says so.
     let out = run(&["map"], b" [ ]\n", &[]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "pinterest-cli: input: an empty array, nothing to map\n"
+    );
     let out = run(
         &["map", "-", "--now", "1700000000"],
         good("a").to_string().as_bytes(),
@@ -563,14 +567,15 @@ fn a_leading_byte_order_mark_is_skipped() {
     let out = run(&["map", "--now", "1700000000"], &input, &[]);
     assert_eq!(out.status.code(), Some(0));
     assert!(lines(&out).iter().all(|l| l["status"] == "mapped"));
-    // Only one mark is skipped.
+    // Only one mark is skipped: a second one leaves no JSON at all, which is an error.
     let out = run(
         &["map", "--now", "1700000000"],
         &[BOM, &event].concat(),
         &[],
     );
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(lines(&out)[0]["status"], "rejected");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("input: not JSON"));
 
     let batch = [BOM, &std::fs::read(sqs_fixture()).unwrap()].concat();
     let path = temp_file("replay-bom", &batch);

@@ -1,15 +1,12 @@
 //! Local command line: preview the mapping of Commanders Act events (`map`), replay a Lambda event (`replay`).
 
 use pinterest_destination::config::{Settings, TokenSetting, mapper_from_env};
-use pinterest_destination::mapping::{Mapper, Outcome};
+use pinterest_destination::handler;
 use pinterest_destination::pinterest::client::EventsEndpoint;
-use pinterest_destination::pinterest::model::ConversionEvent;
 use pinterest_destination::trigger::{Sender, State};
-use pinterest_destination::{event, handler};
-use serde::Serialize;
 use serde_json::Value;
 use std::ffi::OsStr;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -29,8 +26,9 @@ replayed handler returned a function error, 2 when the input or a setting could 
 /// The largest `--now`: 9999-12-31T23:59:59Z.
 const MAX_NOW: i64 = 253_402_300_799;
 
-/// The UTF-8 byte order mark some Windows editors write at the start of a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+// The commands' modules live in the folder named after this file.
+#[path = "pinterest-cli/map.rs"]
+mod map;
 
 /// A start-up problem: printed on stderr, exit status 2.
 struct Fatal(String);
@@ -84,19 +82,14 @@ fn run() -> Result<ExitCode, Fatal> {
             }
             let now = now.unwrap_or_else(pinterest_destination::trigger::unix_now);
             let mapper = mapper_from_env(&|name| std::env::var(name).ok())?;
-            let input = match file.filter(|path| path != "-") {
-                Some(path) => std::fs::read(&path)
-                    .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?,
-                None => {
-                    let mut bytes = Vec::new();
-                    io::stdin()
-                        .read_to_end(&mut bytes)
-                        .map_err(|e| Fatal(format!("cannot read standard input: {e}")))?;
-                    bytes
+            match file.filter(|path| path != "-") {
+                Some(path) => {
+                    let file = std::fs::File::open(&path)
+                        .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
+                    map::run(&mapper, io::BufReader::new(file), now)?;
                 }
-            };
-            let input = input.strip_prefix(BOM).unwrap_or(&input);
-            map_command(&mapper, input, now)?;
+                None => map::run(&mapper, io::stdin().lock(), now)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         "replay" => {
@@ -225,103 +218,4 @@ fn parse_now(value: &OsStr) -> Result<i64, Fatal> {
                 value.to_string_lossy()
             ))
         })
-}
-
-/// One JSON event, a JSON array of events, or JSON lines (a line that is not JSON is an error for its index).
-/// An empty input, or a whole input that is a Lambda event, is an error.
-fn split_input(input: &[u8]) -> Result<Vec<Result<event::Value<'_>, String>>, Fatal> {
-    if input.trim_ascii().is_empty() {
-        return Err(Fatal(
-            "input: empty (expected a JSON event, a JSON array of events or JSON lines)"
-                .to_string(),
-        ));
-    }
-    Ok(match event::parse_bytes(input) {
-        Ok(event::Value::Array(events)) => events.into_iter().map(Ok).collect(),
-        Ok(event) if is_lambda_event(&event) => {
-            return Err(Fatal(
-                "input: a Lambda event (SQS batch or API Gateway request), not a Commanders Act \
-                 event; to run the handler on it, use `pinterest-cli replay FILE`"
-                    .to_string(),
-            ));
-        }
-        Ok(event) => vec![Ok(event)],
-        Err(_) => input
-            .split(|&b| b == b'\n')
-            .filter(|line| line.iter().any(|b| !b.is_ascii_whitespace()))
-            .map(|line| event::parse_bytes(line).map_err(|e| format!("input: not JSON ({e})")))
-            .collect(),
-    })
-}
-
-/// An SQS batch (a `Records` array) or an API Gateway request, as the files in `events/`.
-fn is_lambda_event(event: &event::Value) -> bool {
-    event.as_object().is_some_and(|object| {
-        matches!(object.get("Records"), Some(event::Value::Array(_)))
-            || ["requestContext", "httpMethod", "routeKey"]
-                .iter()
-                .any(|key| object.contains_key(key))
-    })
-}
-
-/// One output line.
-#[derive(Serialize)]
-struct Line<'a> {
-    index: usize,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<&'a ConversionEvent<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
-}
-
-fn map_command(mapper: &Mapper, input: &[u8], now: i64) -> Result<(), Fatal> {
-    let repaired = event::replace_lone_surrogates(input);
-    if repaired.is_some() {
-        eprintln!("pinterest-cli: input: {}", event::REPAIRED);
-    }
-    let input = repaired.as_deref().unwrap_or(input);
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    for (index, parsed) in split_input(input)?.into_iter().enumerate() {
-        let mut line = Line {
-            index,
-            status: "rejected",
-            event: None,
-            reason: None,
-            error: None,
-            warnings: &[],
-        };
-        let mapping;
-        match &parsed {
-            Err(error) => line.error = Some(error),
-            Ok(event) => {
-                mapping = mapper.map(event, now);
-                line.warnings = &mapping.warnings;
-                match &mapping.outcome {
-                    Outcome::Mapped(event) => {
-                        line.status = "mapped";
-                        line.event = Some(event);
-                    }
-                    Outcome::Skipped(reason) => {
-                        line.status = "skipped";
-                        line.reason = Some(reason);
-                    }
-                    Outcome::Filtered(reason) => {
-                        line.status = "filtered";
-                        line.reason = Some(reason);
-                    }
-                    Outcome::Rejected(error) => line.error = Some(error),
-                }
-            }
-        }
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    Ok(())
 }

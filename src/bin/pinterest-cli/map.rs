@@ -1,0 +1,261 @@
+//! `pinterest-cli map`: maps Commanders Act events and prints one JSON line each; JSON lines are streamed.
+
+use super::Fatal;
+use pinterest_destination::event;
+use pinterest_destination::mapping::{Mapper, Outcome};
+use pinterest_destination::pinterest::model::ConversionEvent;
+use serde::Serialize;
+use std::cell::OnceCell;
+use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
+
+/// The UTF-8 byte order mark some Windows editors write at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Lines between two progress reports on a terminal.
+const PROGRESS_EVERY: usize = 100_000;
+
+/// One output line.
+#[derive(Serialize)]
+struct Line<'a> {
+    index: usize,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a ConversionEvent<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+}
+
+/// Where the lines go, with the count for the progress report.
+struct Output<W: Write> {
+    out: W,
+    written: usize,
+    progress: bool,
+    repaired_said: bool,
+}
+
+impl<W: Write> Output<W> {
+    /// Maps one parsed event (or reports why its text is not one) as line `index`.
+    fn event(
+        &mut self,
+        mapper: &Mapper,
+        index: usize,
+        parsed: Result<&event::Value<'_>, &str>,
+        now: i64,
+    ) -> Result<(), Fatal> {
+        let mut line = Line {
+            index,
+            status: "rejected",
+            event: None,
+            reason: None,
+            error: None,
+            warnings: &[],
+        };
+        let mapping;
+        match parsed {
+            Err(error) => line.error = Some(error),
+            Ok(event) => {
+                mapping = mapper.map(event, now);
+                line.warnings = &mapping.warnings;
+                match &mapping.outcome {
+                    Outcome::Mapped(event) => {
+                        line.status = "mapped";
+                        line.event = Some(event);
+                    }
+                    Outcome::Skipped(reason) => {
+                        line.status = "skipped";
+                        line.reason = Some(reason);
+                    }
+                    Outcome::Filtered(reason) => {
+                        line.status = "filtered";
+                        line.reason = Some(reason);
+                    }
+                    Outcome::Rejected(error) => line.error = Some(error),
+                }
+            }
+        }
+        serde_json::to_writer(&mut self.out, &line)?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        if self.progress && self.written.is_multiple_of(PROGRESS_EVERY) {
+            eprint!("\rpinterest-cli: {} events mapped", self.written);
+        }
+        Ok(())
+    }
+
+    fn repaired(&mut self) {
+        if !self.repaired_said {
+            eprintln!("pinterest-cli: input: {}", event::REPAIRED);
+            self.repaired_said = true;
+        }
+    }
+}
+
+/// Maps `input` (one JSON event, a JSON array of events, or JSON lines): JSON lines are read, mapped and written
+/// one at a time, so memory stays flat whatever their number; an array or a single event is read whole.
+pub fn run(mapper: &Mapper, mut input: impl BufRead, now: i64) -> Result<(), Fatal> {
+    let stdout = io::stdout();
+    let mut out = Output {
+        out: BufWriter::new(stdout.lock()),
+        written: 0,
+        progress: io::stderr().is_terminal(),
+        repaired_said: false,
+    };
+    let empty = || {
+        Fatal(
+            "input: empty (expected a JSON event, a JSON array of events or JSON lines)"
+                .to_string(),
+        )
+    };
+    let mut first = next_line(&mut input)?.ok_or_else(empty)?;
+    if let Some(rest) = first.strip_prefix(BOM) {
+        first = rest.to_vec();
+        if first.trim_ascii().is_empty() {
+            first = next_line(&mut input)?.ok_or_else(empty)?;
+        }
+    }
+    // JSON lines: the first line is a whole event on its own, and another line follows.
+    let second = match one_event(&first) {
+        Some(()) => next_line(&mut input)?,
+        None => None,
+    };
+    match second {
+        Some(second) => {
+            stream_line(mapper, &mut out, 0, &first, now)?;
+            stream_line(mapper, &mut out, 1, &second, now)?;
+            let mut index = 1;
+            while let Some(line) = next_line(&mut input)? {
+                index += 1;
+                stream_line(mapper, &mut out, index, &line, now)?;
+            }
+        }
+        None => {
+            let mut whole = first;
+            input.read_to_end(&mut whole)?;
+            map_whole(mapper, &mut out, &whole, now)?;
+        }
+    }
+    if out.progress && out.written >= PROGRESS_EVERY {
+        eprintln!("\rpinterest-cli: {} events mapped", out.written);
+    }
+    out.out.flush()?;
+    Ok(())
+}
+
+/// `Some` when the first line is, on its own, one JSON object (the sign of JSON lines); `None` when it is
+/// anything else (the start of a multi-line document, an array).
+fn one_event(line: &[u8]) -> Option<()> {
+    let text = std::str::from_utf8(line).ok()?;
+    let repaired = OnceCell::new();
+    event::parse_repairing(text.trim(), &repaired)
+        .ok()
+        .filter(event::Value::is_object)
+        .map(drop)
+}
+
+/// The next line that is not blank, or `None` at the end of the input.
+fn next_line(input: &mut impl BufRead) -> Result<Option<Vec<u8>>, Fatal> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
+        }
+        if !line.trim_ascii().is_empty() {
+            return Ok(Some(line));
+        }
+    }
+}
+
+fn stream_line<W: Write>(
+    mapper: &Mapper,
+    out: &mut Output<W>,
+    index: usize,
+    line: &[u8],
+    now: i64,
+) -> Result<(), Fatal> {
+    let repaired = OnceCell::new();
+    let parsed = std::str::from_utf8(line)
+        .map_err(|e| format!("input: not UTF-8 ({e})"))
+        .and_then(|text| {
+            event::parse_repairing(text.trim(), &repaired)
+                .map_err(|e| format!("input: not JSON ({e})"))
+        });
+    if repaired.get().is_some() {
+        out.repaired();
+    }
+    match &parsed {
+        Ok(event) => out.event(mapper, index, Ok(event), now),
+        Err(error) => out.event(mapper, index, Err(error), now),
+    }
+}
+
+/// One JSON event or a JSON array of events read whole; a text that is neither is read as JSON lines, and is an
+/// error when not one of its lines is JSON.
+fn map_whole<W: Write>(
+    mapper: &Mapper,
+    out: &mut Output<W>,
+    input: &[u8],
+    now: i64,
+) -> Result<(), Fatal> {
+    let repaired = event::replace_lone_surrogates(input);
+    if repaired.is_some() {
+        out.repaired();
+    }
+    let input = repaired.as_deref().unwrap_or(input);
+    match event::parse_bytes(input) {
+        Ok(event::Value::Array(events)) if events.is_empty() => {
+            eprintln!("pinterest-cli: input: an empty array, nothing to map");
+            Ok(())
+        }
+        Ok(event::Value::Array(events)) => {
+            for (index, event) in events.iter().enumerate() {
+                out.event(mapper, index, Ok(event), now)?;
+            }
+            Ok(())
+        }
+        Ok(event) if is_lambda_event(&event) => Err(lambda_event()),
+        Ok(event) => out.event(mapper, 0, Ok(&event), now),
+        Err(whole) => {
+            let lines: Vec<&[u8]> = input
+                .split(|&b| b == b'\n')
+                .filter(|line| line.iter().any(|b| !b.is_ascii_whitespace()))
+                .collect();
+            let parsed: Vec<_> = lines
+                .iter()
+                .map(|line| event::parse_bytes(line).map_err(|e| format!("input: not JSON ({e})")))
+                .collect();
+            if parsed.iter().all(Result::is_err) {
+                return Err(Fatal(format!("input: not JSON ({whole})")));
+            }
+            for (index, parsed) in parsed.iter().enumerate() {
+                match parsed {
+                    Ok(event) => out.event(mapper, index, Ok(event), now)?,
+                    Err(error) => out.event(mapper, index, Err(error), now)?,
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn lambda_event() -> Fatal {
+    Fatal(
+        "input: a Lambda event (SQS batch or API Gateway request), not a Commanders Act \
+         event; to run the handler on it, use `pinterest-cli replay FILE`"
+            .to_string(),
+    )
+}
+
+/// An SQS batch (a `Records` array) or an API Gateway request, as the files in `events/`.
+fn is_lambda_event(event: &event::Value) -> bool {
+    event.as_object().is_some_and(|object| {
+        matches!(object.get("Records"), Some(event::Value::Array(_)))
+            || ["requestContext", "httpMethod", "routeKey"]
+                .iter()
+                .any(|key| object.contains_key(key))
+    })
+}
