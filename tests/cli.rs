@@ -616,3 +616,33 @@ fn an_unknown_first_option_is_named_and_help_is_a_command() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(USAGE_START));
     assert!(out.stderr.is_empty());
 }
+
+#[test]
+fn map_explain_shows_each_hashed_fields_source_and_value_before_hashing() {
+    let mut event = good("a");
+    event["user"] =
+        json!({"email_sha256": "b".repeat(64), "firstname": " Zoë ", "phone": "+33 6 12 34 56 78"});
+    let out = run(
+        &["map", "--explain", "--now", "1700000000"],
+        event.to_string().as_bytes(),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        lines(&out)[0]["explained"],
+        json!([
+            {"field": "user_data.em", "source": "user.email_sha256", "normalised": null},
+            {"field": "user_data.ph", "source": "user.phone", "normalised": "33612345678"},
+            {"field": "user_data.fn", "source": "user.firstname", "normalised": "zoë"},
+        ])
+    );
+    // Without the flag nothing is explained, and the help says what the flag prints.
+    let out = run(
+        &["map", "--now", "1700000000"],
+        event.to_string().as_bytes(),
+        &[],
+    );
+    assert!(lines(&out)[0].get("explained").is_none());
+    let help = run(&["help"], b"", &[]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("personal data in clear"));
+}

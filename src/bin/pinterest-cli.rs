@@ -11,9 +11,11 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  pinterest-cli map [FILE] [--now UNIX_SECONDS]
+  pinterest-cli map [FILE] [--now UNIX_SECONDS] [--explain]
       Maps Commanders Act events (one JSON event, a JSON array, or JSON lines; FILE, or stdin
       when FILE is absent or -) and prints one JSON line per event: mapped, skipped, filtered or rejected.
+      --explain adds, for each hashed field, its source and the normalised value that was hashed:
+      that is personal data in clear, for local debugging only.
   pinterest-cli replay EVENT_FILE [--send]
       Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2).
       Without --send it is a dry run: it prints the Pinterest requests it would send (token
@@ -69,9 +71,11 @@ fn run() -> Result<ExitCode, Fatal> {
         "map" => {
             let mut file = None;
             let mut now = None;
+            let mut explain = false;
             while let Some(arg) = parser.next()? {
                 match arg {
                     Long("now") => now = Some(parse_now(&parser.value()?)?),
+                    Long("explain") => explain = true,
                     Value(path) if file.is_none() => file = Some(path),
                     Long("help") | Short('h') => {
                         println!("{USAGE}");
@@ -81,7 +85,8 @@ fn run() -> Result<ExitCode, Fatal> {
                 }
             }
             let now = now.unwrap_or_else(pinterest_destination::trigger::unix_now);
-            let mapper = mapper_from_env(&|name| std::env::var(name).ok())?;
+            let mut mapper = mapper_from_env(&|name| std::env::var(name).ok())?;
+            mapper.explain = explain;
             match file.filter(|path| path != "-") {
                 Some(path) => {
                     let file = std::fs::File::open(&path)

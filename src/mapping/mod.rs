@@ -36,6 +36,9 @@ pub struct Mapper {
     pub max_event_age_secs: i64,
     /// The consent gate (`PINTEREST_CONSENT_CATEGORIES`); `None`: every event passes.
     pub consent: Option<ConsentGate>,
+    /// Keep each hashed field's value before hashing in [`Mapping::explained`] (the CLI's `map --explain`: a
+    /// local debugging aid that shows personal data, never set in the function).
+    pub explain: bool,
 }
 
 impl Default for Mapper {
@@ -46,6 +49,7 @@ impl Default for Mapper {
             click_id_cookie: DEFAULT_CLICK_ID_COOKIE.to_string(),
             max_event_age_secs: DEFAULT_MAX_EVENT_AGE_SECS,
             consent: None,
+            explain: false,
         }
     }
 }
@@ -71,6 +75,17 @@ pub struct Mapping<'a> {
     pub event_id: Option<String>,
     /// Non-fatal problems (values ignored), naming the field and reason only.
     pub warnings: Vec<String>,
+    /// With [`Mapper::explain`]: each hashed field sent, the source it came from and the value hashed.
+    pub explained: Vec<Explained>,
+}
+
+/// What one hashed field was made of (personal data in clear: for local debugging only).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Explained {
+    pub field: &'static str,
+    pub source: String,
+    /// The normalised value that was hashed, or `None` when the source held a digest already.
+    pub normalised: Option<String>,
 }
 
 /// Item sub-paths, relative to one element of the items array.
@@ -134,6 +149,7 @@ struct Reader<'a> {
     lookup: Lookup<'a>,
     warnings: Vec<String>,
     errors: Vec<String>,
+    explained: Vec<Explained>,
 }
 
 impl<'a> Reader<'a> {
@@ -206,7 +222,7 @@ impl<'a> Reader<'a> {
     /// `*_sha256` must hold a digest: anything else there is not hashed again but skipped the same way, except
     /// an e-mail address, which is hashed as clear text wherever it comes from.
     fn hashed(&mut self, field: Field, rule: HashedField, country: Option<&str>) -> Option<Hashed> {
-        self.first_at(field, |value, source| {
+        let (hashed, source, raw) = self.first_at(field, |value, source| {
             let Some(mut raw) = event::text_ref(value)? else {
                 return Ok(None);
             };
@@ -220,11 +236,21 @@ impl<'a> Reader<'a> {
                 ));
             }
             match normalize::hash(rule, &raw, country) {
-                Ok(hashed) => Ok(Some(hashed)),
+                Ok(hashed) => Ok(Some((hashed, source, raw))),
                 Err(Omitted::Empty) => Ok(None),
                 Err(Omitted::Invalid(why)) => Err(Unreadable::Invalid(why)),
             }
-        })
+        })?;
+        if self.mapper.explain {
+            self.explained.push(Explained {
+                field: field.name(),
+                source: source.to_string(),
+                normalised: (!normalize::is_sha256_hex(raw.trim()))
+                    .then(|| normalize::normalize(rule, &raw, country).ok())
+                    .flatten(),
+            });
+        }
+        Some(hashed)
     }
 }
 
@@ -237,6 +263,7 @@ impl Mapper {
             lookup: Lookup::new(event, self.sources.parents()),
             warnings: Vec::new(),
             errors: Vec::new(),
+            explained: Vec::new(),
         };
         let outcome = if event.is_object() {
             self.map_object(&mut reader, now)
@@ -255,6 +282,7 @@ impl Mapper {
             outcome: outcome.map_or_else(|o| o, |e| Outcome::Mapped(Box::new(e))),
             event_id,
             warnings: reader.warnings,
+            explained: reader.explained,
         }
     }
 

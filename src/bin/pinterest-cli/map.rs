@@ -2,7 +2,7 @@
 
 use super::Fatal;
 use pinterest_destination::event;
-use pinterest_destination::mapping::{Mapper, Outcome};
+use pinterest_destination::mapping::{Explained, Mapper, Outcome};
 use pinterest_destination::pinterest::model::ConversionEvent;
 use serde::Serialize;
 use std::cell::OnceCell;
@@ -27,6 +27,8 @@ struct Line<'a> {
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "<[Explained]>::is_empty")]
+    explained: &'a [Explained],
 }
 
 /// Where the lines go, with the count for the progress report.
@@ -53,6 +55,7 @@ impl<W: Write> Output<W> {
             reason: None,
             error: None,
             warnings: &[],
+            explained: &[],
         };
         let mapping;
         match parsed {
@@ -60,6 +63,7 @@ impl<W: Write> Output<W> {
             Ok(event) => {
                 mapping = mapper.map(event, now);
                 line.warnings = &mapping.warnings;
+                line.explained = &mapping.explained;
                 match &mapping.outcome {
                     Outcome::Mapped(event) => {
                         line.status = "mapped";
