@@ -15,6 +15,12 @@ pub struct Counters {
     pub failed: u64,
     pub requests: u64,
     pub retries: u64,
+    /// Rejected events written to the rejected-events queue.
+    pub rejected_queued: u64,
+    /// Requests refused with 401 after the token was re-read, or with 403.
+    pub auth_failures: u64,
+    /// `PINTEREST_TEST_MODE`: Pinterest does not record the events.
+    pub test_mode: bool,
 }
 
 impl Counters {
@@ -46,6 +52,9 @@ impl Counters {
                     failed = self.failed,
                     requests = self.requests,
                     retries = self.retries,
+                    rejected_queued = self.rejected_queued,
+                    auth_failures = self.auth_failures,
+                    test_mode = self.test_mode,
                     duration_ms,
                     cold_start,
                     "invocation summary"
@@ -84,6 +93,8 @@ impl Counters {
             ("EventsFailed", self.failed),
             ("Requests", self.requests),
             ("Retries", self.retries),
+            ("EventsRejectedQueued", self.rejected_queued),
+            ("AuthFailures", self.auth_failures),
         ];
         let mut metrics: Vec<Value> = counts
             .iter()
@@ -101,7 +112,9 @@ impl Counters {
             },
             "level": level,
             "Trigger": trigger,
-            "Duration": duration_ms
+            "Duration": duration_ms,
+            // A property, not a metric: it says which documents counted test requests.
+            "test_mode": self.test_mode
         });
         for (name, value) in counts {
             document[name] = json!(value);

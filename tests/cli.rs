@@ -374,8 +374,9 @@ fn replay_of_a_handler_error_exits_1_and_a_commanders_act_event_gets_a_hint() {
     let usage = String::from_utf8_lossy(&run(&["--help"], b"", &[]).stdout).into_owned();
     assert!(
         usage.contains(
-            "Exit status: 0 when the input was read (and, for replay, the handler answered), 1 when the\n\
-             replayed handler returned a function error, 2 when the input or a setting could not be read."
+            "Exit status: 0 when the input was read (and, for replay, the handler answered; for check, the\n\
+             token and the account work), 1 when the replayed handler returned a function error or the\n\
+             check failed, 2 when the input or a setting could not be read."
         ),
         "{usage}"
     );

@@ -133,6 +133,7 @@ fn counters(
         failed,
         requests,
         retries: 0,
+        ..Counters::default()
     }
 }
 
