@@ -438,5 +438,29 @@ mod tests {
         assert_eq!(doc["EventsSkipped"], 1);
         assert_eq!(doc["EventsRejected"], 1);
         assert_eq!(doc["EventsFailed"], 1);
+        assert_eq!(doc["test_mode"], false);
+    }
+
+    #[test]
+    fn emf_carries_the_queue_and_auth_metrics_and_test_mode_as_a_property() {
+        let counters = Counters {
+            rejected_queued: 3,
+            auth_failures: 2,
+            test_mode: true,
+            ..Counters::default()
+        };
+        let doc = counters.emf("Ns", "sqs", 1_700_000_000_000, 1, "INFO");
+        assert_eq!(emf_errors(&doc), Vec::<String>::new());
+        assert_eq!(doc["EventsRejectedQueued"], 3);
+        assert_eq!(doc["AuthFailures"], 2);
+        assert_eq!(doc["test_mode"], true);
+        let declared: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert!(declared.contains(&"EventsRejectedQueued") && declared.contains(&"AuthFailures"));
+        assert!(!declared.contains(&"test_mode"));
     }
 }

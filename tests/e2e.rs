@@ -323,6 +323,36 @@ async fn sqs_standard_queue_in_test_mode() {
     assert_eq!(requests[0].event_ids, ["e-warned"]);
 
     stack.check_logs().await;
+    // Test mode is visible: a start-up warning, and `test_mode` in every summary line and EMF document.
+    let lines = stack.function.logs();
+    let warning = leaks::json_lines(&lines)
+        .into_iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("PINTEREST_TEST_MODE is on"))
+        })
+        .expect("a start-up line about test mode");
+    assert_eq!(warning["level"], "WARN");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not record them")
+    );
+    let summaries = leaks::summaries(&lines);
+    assert!(
+        summaries.iter().all(|s| s["test_mode"] == true),
+        "{summaries:?}"
+    );
+    let documents = leaks::emf_documents(&lines);
+    assert!(
+        documents.iter().all(|d| d["test_mode"] == true),
+        "{documents:?}"
+    );
+    // A property, not a metric.
+    let metrics = &documents[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"];
+    assert!(!metrics.to_string().contains("test_mode"), "{metrics}");
 }
 
 /// At Lambda's WARN filter level (the template's `LogLevel` allows it): Lambda drops JSON lines whose `level` is
@@ -550,6 +580,19 @@ async fn persisting_401_fails_the_records_after_one_refresh() {
     assert_eq!(stack.new_requests(false).len(), 2);
 
     stack.check_logs().await;
+    // Each request refused again after the token was re-read is an authentication failure.
+    let lines = stack.function.logs();
+    let failures: Vec<u64> = leaks::emf_documents(&lines)
+        .iter()
+        .map(|d| number(&d["AuthFailures"]))
+        .collect();
+    assert_eq!(failures, [0, 1, 1]);
+    let summaries = leaks::summaries(&lines);
+    assert!(
+        summaries.iter().all(|s| s["test_mode"] == false),
+        "{summaries:?}"
+    );
+    assert_eq!(summaries[2]["auth_failures"], 1);
 }
 
 /// Runs the function binary to its end with only the ad account and `env` in its environment: its exit code
