@@ -114,14 +114,8 @@ pub async fn handle(
         .checked_sub(state.delivery.deadline_margin)
         .unwrap_or(deadline);
 
-    // Each record's events, as a range of the batch's results.
-    let mut spans: Vec<Range<usize>> = Vec::with_capacity(bodies.len());
-    let mut next = 0;
-    for body in &bodies {
-        let events = *body.as_ref().unwrap_or(&0);
-        spans.push(next..next + events);
-        next += events;
-    }
+    let decoded = Decoded::new(batch, &bodies);
+    let spans = &decoded.spans;
     let mapped_as: Vec<Status> = mapped.results().iter().map(|r| r.status).collect();
     // A record whose body is unreadable, or none of whose events is sent, is settled before delivery: its
     // rejected events go to the rejected-events queue while the other records' events are delivered.
@@ -129,16 +123,7 @@ pub async fn handle(
         .iter()
         .map(|span| !mapped_as[span.clone()].contains(&Status::Failed))
         .collect();
-    let early = rejections(
-        state,
-        batch,
-        &bodies,
-        &spans,
-        mapped.results(),
-        &mapped_as,
-        now,
-        |i| settled[i],
-    );
+    let early = decoded.rejections(state, mapped.results(), &mapped_as, now, |i| settled[i]);
     // One delivery for the whole batch, so requests are as full as they can be.
     let (results, early_queued) = tokio::join!(
         mapped.deliver(state, deadline, counters),
@@ -146,21 +131,12 @@ pub async fn handle(
     );
     // The other records' rejected events, once Pinterest has answered, unless an event of theirs failed
     // (the record comes back, and its rejected events with it).
-    let late = rejections(
-        state,
-        batch,
-        &bodies,
-        &spans,
-        &results,
-        &mapped_as,
-        now,
-        |i| {
-            !settled[i]
-                && !results[spans[i].clone()]
-                    .iter()
-                    .any(|r| r.status == Status::Failed)
-        },
-    );
+    let late = decoded.rejections(state, &results, &mapped_as, now, |i| {
+        !settled[i]
+            && !results[spans[i].clone()]
+                .iter()
+                .any(|r| r.status == Status::Failed)
+    });
     let late_queued = send_rejections(state, &late, stop).await;
     // Per record: whether it had messages for the rejected-events queue, and whether SQS took them all.
     let mut queued: Vec<Option<bool>> = vec![None; batch.records.len()];
@@ -328,34 +304,56 @@ struct Outbox {
     messages: Vec<Rejection>,
 }
 
-/// The messages for the rejected-events queue of the records that `take` selects: an unreadable body as
-/// itself, and each rejected event of the others (`mapped_as` tells the stage). None without a queue.
-#[allow(clippy::too_many_arguments)]
-fn rejections(
-    state: &State,
-    batch: &SqsBatch<'_>,
-    bodies: &[Result<usize, String>],
-    spans: &[Range<usize>],
-    results: &[EventResult],
-    mapped_as: &[Status],
-    now: i64,
-    take: impl Fn(usize) -> bool,
-) -> Outbox {
-    let mut out = Outbox::default();
-    if state.rejected.is_none() {
-        return out;
-    }
-    for (index, (record, body)) in batch.records.iter().zip(bodies).enumerate() {
-        if !take(index) {
-            continue;
+/// The batch's records with what decoding their bodies gave: each one's event count or why it is unreadable,
+/// and its events as a range of the batch's results.
+struct Decoded<'b, 'a> {
+    batch: &'b SqsBatch<'a>,
+    bodies: &'b [Result<usize, String>],
+    spans: Vec<Range<usize>>,
+}
+
+impl<'b, 'a> Decoded<'b, 'a> {
+    fn new(batch: &'b SqsBatch<'a>, bodies: &'b [Result<usize, String>]) -> Self {
+        let mut spans = Vec::with_capacity(bodies.len());
+        let mut next = 0;
+        for body in bodies {
+            let events = *body.as_ref().unwrap_or(&0);
+            spans.push(next..next + events);
+            next += events;
         }
-        let source = Source {
-            message_id: message_id(record),
-            queue_arn: record.event_source_arn,
-        };
-        let span = spans[index].clone();
-        match body {
-            Err(reason) => {
+        Self {
+            batch,
+            bodies,
+            spans,
+        }
+    }
+
+    /// The messages for the rejected-events queue of the records that `take` selects: an unreadable body as
+    /// itself, and each rejected event of the others (`mapped_as`, the statuses after mapping, tells the
+    /// stage). None without a queue.
+    fn rejections(
+        &self,
+        state: &State,
+        results: &[EventResult],
+        mapped_as: &[Status],
+        now: i64,
+        take: impl Fn(usize) -> bool,
+    ) -> Outbox {
+        let mut out = Outbox::default();
+        if state.rejected.is_none() {
+            return out;
+        }
+        let records = self.batch.records.iter().zip(self.bodies);
+        for (index, (record, body)) in records.enumerate() {
+            if !take(index) {
+                continue;
+            }
+            let source = Source {
+                message_id: message_id(record),
+                queue_arn: record.event_source_arn,
+            };
+            let span = self.spans[index].clone();
+            if let Err(reason) = body {
                 let text = match record.body {
                     Some(Json::String(text)) => text.clone(),
                     Some(other) => other.to_string(),
@@ -364,36 +362,34 @@ fn rejections(
                 out.records.push(index);
                 out.messages
                     .push(Rejection::input(&text, reason, source, now));
+                continue;
             }
-            Ok(_) => {
-                let rejected: Vec<usize> = span
-                    .clone()
-                    .filter(|&i| results[i].status == Status::Rejected)
-                    .collect();
-                if rejected.is_empty() {
-                    continue;
-                }
-                let Some(texts) =
-                    event_texts(record.body, rejected.iter().map(|&i| i - span.start))
-                else {
-                    // Not expected (the body was decoded once already): the record fails as before.
-                    continue;
+            let rejected: Vec<usize> = span
+                .clone()
+                .filter(|&i| results[i].status == Status::Rejected)
+                .collect();
+            if rejected.is_empty() {
+                continue;
+            }
+            let positions = rejected.iter().map(|&i| i - span.start);
+            let Some(texts) = event_texts(record.body, positions) else {
+                // Not expected (the body was decoded once already): the record fails as before.
+                continue;
+            };
+            for (i, text) in rejected.into_iter().zip(texts) {
+                let stage = if mapped_as[i] == Status::Rejected {
+                    Stage::Mapping
+                } else {
+                    Stage::Pinterest
                 };
-                for (i, text) in rejected.into_iter().zip(texts) {
-                    let stage = if mapped_as[i] == Status::Rejected {
-                        Stage::Mapping
-                    } else {
-                        Stage::Pinterest
-                    };
-                    let reason = results[i].reason.as_deref().unwrap_or("rejected");
-                    out.records.push(index);
-                    out.messages
-                        .push(Rejection::new(&text, reason, stage, source, now));
-                }
+                let reason = results[i].reason.as_deref().unwrap_or("rejected");
+                out.records.push(index);
+                out.messages
+                    .push(Rejection::new(&text, reason, stage, source, now));
             }
         }
+        out
     }
-    out
 }
 
 /// The JSON text of the body's events at `positions`: the body itself when it is one event (as received),
