@@ -55,8 +55,14 @@ pub struct Settings {
     /// Largest API Gateway request body accepted (`PINTEREST_MAX_BODY_BYTES`).
     pub max_api_body_bytes: usize,
     pub metrics_namespace: String,
+    /// The queue that receives the rejected events of SQS batches (`PINTEREST_REJECTED_QUEUE_URL`), if any.
+    pub rejected_queue_url: Option<String>,
     pub mapper: Mapper,
 }
+
+/// What the function and the CLI say when `PINTEREST_TEST_MODE` is on.
+pub const TEST_MODE_NOTICE: &str = "PINTEREST_TEST_MODE is on: every request carries ?test=true, so Pinterest \
+     checks the events but does not record them";
 
 /// Default Pinterest API base URL.
 pub const DEFAULT_API_BASE_URL: &str = "https://api.pinterest.com/v5";
@@ -163,6 +169,9 @@ impl Settings {
                 LAMBDA_PAYLOAD_LIMIT,
             )?,
             metrics_namespace: metrics_namespace(var(&env, "PINTEREST_METRICS_NAMESPACE"))?,
+            rejected_queue_url: var(&env, "PINTEREST_REJECTED_QUEUE_URL")
+                .map(rejected_queue_url)
+                .transpose()?,
             mapper: mapper_from_env(&env)?,
         })
     }
@@ -175,7 +184,15 @@ fn api_base_url(raw: Option<String>) -> Result<String, ConfigError> {
     let Some(raw) = raw else {
         return Ok(DEFAULT_API_BASE_URL.to_string());
     };
-    let url = url::Url::parse(&raw).map_err(|e| invalid(NAME, format!("not a URL ({e})")))?;
+    // The events path and `?test=true` are appended to the text: a query or fragment would swallow them.
+    checked_url(NAME, &raw)?;
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+/// A URL that is `https`, or `http` on a loopback address (local fakes in tests), without credentials, query
+/// or fragment.
+fn checked_url(name: &str, raw: &str) -> Result<url::Url, ConfigError> {
+    let url = url::Url::parse(raw).map_err(|e| invalid(name, format!("not a URL ({e})")))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -187,20 +204,62 @@ fn api_base_url(raw: Option<String>) -> Result<String, ConfigError> {
         "http" if loopback => {}
         _ => {
             return Err(invalid(
-                NAME,
+                name,
                 "must be https (plain http is accepted for loopback addresses only)",
             ));
         }
     }
-    // The events path and `?test=true` are appended to the text: a query or fragment would swallow them.
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(NAME, "must not have a query or fragment"));
+        return Err(invalid(name, "must not have a query or fragment"));
     }
     // Credentials would be sent to every proxy on the way and shown by the CLI's dry run; never quoted here.
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid(
-            NAME,
+            name,
             "must not contain a user name or password (credentials before an '@')",
+        ));
+    }
+    Ok(url)
+}
+
+/// An SQS queue URL, `https://sqs.<region>.amazonaws.com/<12-digit account>/<queue name>` (any host passes the
+/// URL rules of [`checked_url`]); a FIFO queue is refused, as rejected events carry no message group.
+fn rejected_queue_url(raw: String) -> Result<String, ConfigError> {
+    const NAME: &str = "PINTEREST_REJECTED_QUEUE_URL";
+    let url = checked_url(NAME, &raw)?;
+    let segments: Vec<&str> = url
+        .path()
+        .trim_end_matches('/')
+        .trim_start_matches('/')
+        .split('/')
+        .collect();
+    let [account, queue] = segments.as_slice() else {
+        return Err(invalid(
+            NAME,
+            "expected an SQS queue URL: https://sqs.<region>.amazonaws.com/<account id>/<queue name>",
+        ));
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(
+            NAME,
+            "expected an SQS queue URL whose path starts with the 12-digit account id",
+        ));
+    }
+    if queue.ends_with(".fifo") {
+        return Err(invalid(
+            NAME,
+            "a FIFO queue is not supported: use a standard queue for rejected events",
+        ));
+    }
+    if queue.is_empty()
+        || queue.len() > 80
+        || !queue
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(
+            NAME,
+            "expected an SQS queue name of 1 to 80 letters, digits, - and _ after the account id",
         ));
     }
     Ok(raw.trim_end_matches('/').to_string())
@@ -406,6 +465,55 @@ mod tests {
             let err = Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "1"), (name, value)]))
                 .unwrap_err();
             assert_eq!(err.name, name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn rejected_queue_url_must_be_a_standard_sqs_queue_url() {
+        const NAME: &str = "PINTEREST_REJECTED_QUEUE_URL";
+        let default = Settings::from_env(env(&[("PINTEREST_AD_ACCOUNT_ID", "1")])).unwrap();
+        assert_eq!(default.rejected_queue_url, None);
+        assert_eq!(one_setting(NAME, " ").unwrap().rejected_queue_url, None);
+        for good in [
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/pinterest-rejected",
+            "http://127.0.0.1:5000/123456789012/rejected_events",
+            "http://localhost:5000/123456789012/r/",
+        ] {
+            let s = one_setting(NAME, good).unwrap();
+            assert_eq!(
+                s.rejected_queue_url.as_deref(),
+                Some(good.trim_end_matches('/'))
+            );
+        }
+        for (bad, why) in [
+            ("pinterest-rejected", "not a URL"),
+            ("http://sqs.eu-west-1.amazonaws.com/123456789012/q", "https"),
+            ("https://sqs.eu-west-1.amazonaws.com/q", "SQS queue URL"),
+            ("https://sqs.eu-west-1.amazonaws.com/1234/q", "12-digit"),
+            (
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/a/b",
+                "SQS queue URL",
+            ),
+            (
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo",
+                "FIFO",
+            ),
+            (
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/q%20x",
+                "queue name",
+            ),
+            (
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/q?x=1",
+                "query",
+            ),
+            (
+                "https://k:s@sqs.eu-west-1.amazonaws.com/123456789012/q",
+                "password",
+            ),
+        ] {
+            let err = one_setting(NAME, bad).map(|_| ()).unwrap_err();
+            assert_eq!(err.name, NAME, "{bad}");
+            assert!(err.reason.contains(why), "{bad}: {err}");
         }
     }
 

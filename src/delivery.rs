@@ -68,6 +68,8 @@ pub struct DeliveryReport {
     pub requests: u32,
     /// Attempts that re-sent a request already sent (after a transient error or a 401).
     pub retries: u32,
+    /// Answers refusing the credentials: 401 after the token was re-read, or 403.
+    pub auth_failures: u32,
 }
 
 /// Splits `events` into consecutive requests of at most `max_events_per_request` events whose body stays within
@@ -137,6 +139,7 @@ pub async fn deliver<T: TokenSource>(
             .unwrap_or(deadline),
         requests: AtomicU32::new(0),
         retries: AtomicU32::new(0),
+        auth_failures: AtomicU32::new(0),
     };
     // Read the token once up front: when it is unavailable, every request would wait for the same
     // failing read in turn; this way the events fail at once, with one log line.
@@ -162,6 +165,7 @@ pub async fn deliver<T: TokenSource>(
         outcomes,
         requests: run.requests.into_inner(),
         retries: run.retries.into_inner(),
+        auth_failures: run.auth_failures.into_inner(),
     }
 }
 
@@ -176,6 +180,7 @@ struct Run<'a, T> {
     stop: Instant,
     requests: AtomicU32,
     retries: AtomicU32,
+    auth_failures: AtomicU32,
 }
 
 /// How one request ended, once its retries are over.
@@ -305,6 +310,9 @@ impl<T: TokenSource> Run<'_, T> {
                     let reason = quote(&reason);
                     // 403 and 404 refuse the whole ad account or token (someone must act), not these events.
                     let account_level = matches!(status, 403 | 404);
+                    if status == 403 {
+                        self.auth_failures.fetch_add(1, Ordering::Relaxed);
+                    }
                     if account_level {
                         tracing::error!(status, events, attempt, reason = %reason, "request refused");
                     } else {
@@ -317,6 +325,7 @@ impl<T: TokenSource> Run<'_, T> {
                     };
                 }
                 Decision::RefreshToken if token_refreshed => {
+                    self.auth_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(
                         status = 401,
                         events,

@@ -144,7 +144,10 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
 
 /// Runs one invocation to its end; `deadline` is the Lambda deadline.
 pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocation {
-    let mut counters = Counters::default();
+    let mut counters = Counters {
+        test_mode: state.settings.test_mode,
+        ..Counters::default()
+    };
     let Some(trigger) = recognise(&event) else {
         return Invocation {
             trigger: "unknown",

@@ -9,6 +9,7 @@ pub mod mapping;
 pub mod normalize;
 pub mod pinterest;
 pub mod redact;
+pub mod rejected;
 pub mod summary;
 pub mod token;
 pub mod trigger;

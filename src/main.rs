@@ -38,6 +38,9 @@ async fn run() -> Result<(), Error> {
              the function's configuration can read it; store it in Secrets Manager and set PINTEREST_TOKEN_SECRET_ID"
         );
     }
+    if settings.test_mode {
+        tracing::warn!("{}", pinterest_destination::config::TEST_MODE_NOTICE);
+    }
     let metrics_level = pinterest_destination::logging::metrics_level(
         std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
     );

@@ -16,6 +16,12 @@ pub struct Counters {
     pub failed: u64,
     pub requests: u64,
     pub retries: u64,
+    /// Rejected events written to the rejected-events queue.
+    pub rejected_queued: u64,
+    /// Requests refused with 401 after the token was re-read, or with 403.
+    pub auth_failures: u64,
+    /// `PINTEREST_TEST_MODE`: Pinterest does not record the events.
+    pub test_mode: bool,
 }
 
 impl Counters {
@@ -49,6 +55,9 @@ impl Counters {
                     failed = self.failed,
                     requests = self.requests,
                     retries = self.retries,
+                    rejected_queued = self.rejected_queued,
+                    auth_failures = self.auth_failures,
+                    test_mode = self.test_mode,
                     duration_ms,
                     cold_start,
                     "invocation summary"
@@ -88,6 +97,8 @@ impl Counters {
             ("EventsFailed", self.failed),
             ("Requests", self.requests),
             ("Retries", self.retries),
+            ("EventsRejectedQueued", self.rejected_queued),
+            ("AuthFailures", self.auth_failures),
         ];
         let mut metrics: Vec<Value> = counts
             .iter()
@@ -105,7 +116,9 @@ impl Counters {
             },
             "level": level,
             "Trigger": trigger,
-            "Duration": duration_ms
+            "Duration": duration_ms,
+            // A property, not a metric: it says which documents counted test requests.
+            "test_mode": self.test_mode
         });
         for (name, value) in counts {
             document[name] = json!(value);
@@ -429,5 +442,29 @@ mod tests {
         assert_eq!(doc["EventsSkipped"], 1);
         assert_eq!(doc["EventsRejected"], 1);
         assert_eq!(doc["EventsFailed"], 1);
+        assert_eq!(doc["test_mode"], false);
+    }
+
+    #[test]
+    fn emf_carries_the_queue_and_auth_metrics_and_test_mode_as_a_property() {
+        let counters = Counters {
+            rejected_queued: 3,
+            auth_failures: 2,
+            test_mode: true,
+            ..Counters::default()
+        };
+        let doc = counters.emf("Ns", "sqs", 1_700_000_000_000, 1, "INFO");
+        assert_eq!(emf_errors(&doc), Vec::<String>::new());
+        assert_eq!(doc["EventsRejectedQueued"], 3);
+        assert_eq!(doc["AuthFailures"], 2);
+        assert_eq!(doc["test_mode"], true);
+        let declared: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert!(declared.contains(&"EventsRejectedQueued") && declared.contains(&"AuthFailures"));
+        assert!(!declared.contains(&"test_mode"));
     }
 }

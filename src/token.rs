@@ -102,8 +102,8 @@ impl SecretsManagerToken {
         }
     }
 
-    /// A client configured from the environment (`aws_config::load_from_env`, about 3 ms) when the token is
-    /// first needed rather than before the function can take its first event.
+    /// A client configured from the environment ([`aws_config`], about 3 ms) when the token is first needed
+    /// rather than before the function can take its first event.
     pub fn from_env(secret_id: String, ttl: Duration) -> Self {
         Self {
             client: OnceCell::new(),
@@ -116,9 +116,7 @@ impl SecretsManagerToken {
     async fn fetch(&self) -> Result<AccessToken, TokenError> {
         let client = self
             .client
-            .get_or_init(|| async {
-                aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await)
-            })
+            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(aws_config().await) })
             .await;
         let output = client
             .get_secret_value()
@@ -155,6 +153,13 @@ impl TokenSource for SecretsManagerToken {
     }
 }
 
+/// The AWS configuration from the environment (region, credentials, endpoints), loaded once per process on
+/// first use and shared by the Secrets Manager and SQS clients.
+pub async fn aws_config() -> &'static aws_config::SdkConfig {
+    static CONFIG: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
+    CONFIG.get_or_init(aws_config::load_from_env).await
+}
+
 /// The two ways main can hold a token source, as one concrete type.
 #[derive(Debug)]
 pub enum TokenProvider {
@@ -172,7 +177,7 @@ impl TokenSource for TokenProvider {
 }
 
 /// An error and its causes, `: `-separated (Display only: the SDK's Debug output is long and says no more).
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let causes: Vec<String> = std::iter::successors(Some(error), |&e| e.source())
         .map(ToString::to_string)
         .collect();

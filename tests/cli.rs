@@ -1,5 +1,7 @@
-//! Runs the built `pinterest-cli`: `map` on a single event, an array, JSON lines and broken input; `replay` dry and sent.
+//! Runs the built `pinterest-cli`: `map` on a single event, an array, JSON lines and broken input; `replay` dry and
+//! sent, and on rejected-queue messages; `check` against the fake Pinterest.
 
+use crate::support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Reply, TOKEN};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -340,6 +342,208 @@ async fn replay_send_delivers_to_pinterest_in_test_mode() {
     assert!(requests[0].test_mode && requests[0].authorized);
     assert_eq!(requests[0].event_ids.len(), 3);
     assert!(fake.schema_violations().is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("PINTEREST_TEST_MODE is on") && stderr.contains("does not record them"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_dry_run_in_test_mode_says_pinterest_would_not_record_the_events() {
+    for (mode, said) in [("true", true), ("false", false)] {
+        let out = run(
+            &["replay", &sqs_fixture()],
+            b"",
+            &[("PINTEREST_TEST_MODE", mode)],
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.contains("does not record them"), said, "{stderr}");
+        assert_eq!(
+            lines(&out)[0]["request"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("?test=true"),
+            said
+        );
+    }
+}
+
+/// `pinterest-cli check` against the fake Pinterest, with the token in the environment; its one line and exit
+/// status.
+async fn check(fake: &FakePinterest, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let base_url = fake.base_url();
+    let mut vars = vec![
+        ("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID),
+        ("PINTEREST_API_BASE_URL", base_url.as_str()),
+    ];
+    vars.extend_from_slice(env);
+    let out = tokio::task::block_in_place(|| run(&["check"], b"", &vars));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
+    assert!(
+        !stdout.contains(TOKEN) && !String::from_utf8_lossy(&out.stderr).contains(TOKEN),
+        "the token is never printed"
+    );
+    (out.status.code(), stdout)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_says_whether_the_token_and_the_account_work_and_what_to_do_if_not() {
+    let fake = FakePinterest::start().await;
+    // Whatever PINTEREST_TEST_MODE says, the check's event is a test event.
+    let (code, line) = check(
+        &fake,
+        &[
+            ("PINTEREST_ACCESS_TOKEN", TOKEN),
+            ("PINTEREST_TEST_MODE", "false"),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{line}");
+    assert!(line.starts_with("OK: the token and ad account"), "{line}");
+    assert!(line.contains("does not record it"), "{line}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].test_mode && requests[0].authorized);
+    assert_eq!(requests[0].ad_account_id, AD_ACCOUNT_ID);
+    assert_eq!(requests[0].status, 200);
+    assert!(
+        fake.schema_violations().is_empty(),
+        "{:?}",
+        fake.schema_violations()
+    );
+    assert!(fake.user_data_violations().is_empty());
+
+    let cases = [
+        (Reply::Status(403), "HTTP 403", "ads:write"),
+        (Reply::Status(404), "HTTP 404", "PINTEREST_AD_ACCOUNT_ID"),
+        (Reply::Status(400), "HTTP 400", "Invalid parameters"),
+        (Reply::Status(503), "UNKNOWN", "try again later"),
+        (Reply::Status(429), "UNKNOWN", "try again later"),
+    ];
+    for (reply, status, hint) in cases {
+        fake.script([reply.clone()]);
+        let (code, line) = check(&fake, &[("PINTEREST_ACCESS_TOKEN", TOKEN)]).await;
+        assert_eq!(code, Some(1), "{reply:?}: {line}");
+        assert!(
+            line.contains(status) && line.contains(hint),
+            "{reply:?}: {line}"
+        );
+    }
+    // A token Pinterest does not know.
+    fake.set_token("pina_another_token");
+    let (code, line) = check(&fake, &[("PINTEREST_ACCESS_TOKEN", TOKEN)]).await;
+    assert_eq!(code, Some(1), "{line}");
+    assert!(
+        line.starts_with("FAILED (HTTP 401)") && line.contains("new conversion access token"),
+        "{line}"
+    );
+    // Nothing listens: try later.
+    let (code, line) = check(
+        &fake,
+        &[
+            ("PINTEREST_ACCESS_TOKEN", TOKEN),
+            ("PINTEREST_API_BASE_URL", "http://127.0.0.1:9/v5"),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1), "{line}");
+    assert!(
+        line.contains("connection failed") && line.contains("try again later"),
+        "{line}"
+    );
+    assert!(fake.requests().iter().all(|r| r.test_mode));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reads_the_token_from_the_secret_as_the_function_does() {
+    let fake = FakePinterest::start().await;
+    let moto = crate::support::moto::Moto::start().await;
+    moto.create_secret(
+        "pinterest/check",
+        &json!({"access_token": TOKEN}).to_string(),
+    )
+    .await;
+    let endpoint = moto.endpoint().to_owned();
+    let secret = [
+        ("PINTEREST_TOKEN_SECRET_ID", "pinterest/check"),
+        // The secret wins over a token in the environment, as in the function.
+        ("PINTEREST_ACCESS_TOKEN", "pina_not_this_one"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ];
+    let (code, line) = check(&fake, &secret).await;
+    assert_eq!(code, Some(0), "{line}");
+    assert!(fake.requests()[0].authorized);
+    let missing = [
+        ("PINTEREST_TOKEN_SECRET_ID", "pinterest/none"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ];
+    let (code, line) = check(&fake, &missing).await;
+    assert_eq!(code, Some(1), "{line}");
+    assert!(line.contains("the token secret was not found"), "{line}");
+    assert_eq!(fake.requests().len(), 1, "nothing sent without a token");
+    // No token setting at all: a usage error.
+    let out = run(
+        &["check"],
+        b"",
+        &[("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID)],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("check needs PINTEREST_TOKEN_SECRET_ID"));
+}
+
+/// Messages of the rejected-events queue, as `aws sqs receive-message` prints them or as message bodies one a
+/// line, replay as an SQS batch of one record each: after a fix (here a mapping that finds the e-mail where
+/// the producer put it), the event maps; a body that is still not JSON is still listed, by its source id.
+#[test]
+fn replay_takes_rejected_queue_messages_after_a_fix() {
+    let fixed = json!({"event": {"event_name": "purchase", "user": {"mail": "a@example.com"},
+                                 "context": {"event_id": "e-fixed"}},
+                       "reason": "user_data: no identity", "stage": "mapping",
+                       "source_message_id": "m-1", "source_queue_arn": "arn:aws:sqs:eu-west-1:123456789012:events",
+                       "rejected_at": 1_800_000_000});
+    let broken = json!({"event": "{\"event_name\": oops", "reason": "body: not JSON", "stage": "input",
+                        "source_message_id": "m-2", "source_queue_arn": "arn:aws:sqs:eu-west-1:123456789012:events",
+                        "rejected_at": 1_800_000_000});
+    let received = json!({"Messages": [
+        {"MessageId": "q-1", "ReceiptHandle": "h1", "Body": fixed.to_string()},
+        {"MessageId": "q-2", "ReceiptHandle": "h2", "Body": broken.to_string()},
+    ]});
+    let lines_file = format!("{fixed}\n{broken}\n");
+    let mapping = (
+        "PINTEREST_MAPPING",
+        r#"{"fields": {"user_data.em": "user.mail"}}"#,
+    );
+    for (name, text) in [("received", received.to_string()), ("lines", lines_file)] {
+        let path = temp_file(&format!("rejected-{name}.json"), text.as_bytes());
+        let out = run(&["replay", path.to_str().unwrap()], b"", &[mapping]);
+        std::fs::remove_file(&path).ok();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = lines(&out);
+        assert_eq!(printed.len(), 2, "{printed:?}");
+        let data = &printed[0]["request"]["body"]["data"];
+        assert_eq!(data.as_array().unwrap().len(), 1);
+        assert_eq!(data[0]["event_id"], "e-fixed");
+        assert_eq!(
+            printed[1]["response"]["batchItemFailures"],
+            json!([{"itemIdentifier": "m-2"}])
+        );
+    }
+    // Without the fix, the event is still rejected, under its source id.
+    let path = temp_file("rejected-unfixed.json", received.to_string().as_bytes());
+    let out = run(&["replay", path.to_str().unwrap()], b"", &[]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(
+        lines(&out)[0]["response"]["batchItemFailures"],
+        json!([{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}])
+    );
 }
 
 #[test]
@@ -410,8 +614,9 @@ fn replay_of_a_handler_error_exits_1_and_a_commanders_act_event_gets_a_hint() {
     let usage = String::from_utf8_lossy(&run(&["--help"], b"", &[]).stdout).into_owned();
     assert!(
         usage.contains(
-            "Exit status: 0 when the input was read (and, for replay, the handler answered), 1 when the\n\
-             replayed handler returned a function error, 2 when the input or a setting could not be read."
+            "Exit status: 0 when the input was read (and, for replay, the handler answered; for check, the\n\
+             token and the account work), 1 when the replayed handler returned a function error or the\n\
+             check failed, 2 when the input or a setting could not be read."
         ),
         "{usage}"
     );

@@ -115,11 +115,28 @@ impl Stack {
     /// Starts the fake Pinterest (accepting `token`), moto holding the secret `{"access_token": token}`, and
     /// the function with `extra` settings.
     async fn start(token: &'static str, extra: &[(&str, &str)]) -> Self {
+        let (fake, moto) = Self::services(token).await;
+        let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Self::launch(token, fake, moto, &extra).await
+    }
+
+    /// The fake Pinterest accepting `token`, and moto holding the secret `{"access_token": token}`.
+    async fn services(token: &'static str) -> (FakePinterest, Moto) {
         let fake = FakePinterest::start().await;
         fake.set_token(token);
         let moto = Moto::start().await;
         moto.create_secret(SECRET_ID, &json!({"access_token": token}).to_string())
             .await;
+        (fake, moto)
+    }
+
+    /// Starts the function against these services with `extra` settings.
+    async fn launch(
+        token: &'static str,
+        fake: FakePinterest,
+        moto: Moto,
+        extra: &[(&str, String)],
+    ) -> Self {
         let mut env = vec![
             ("PINTEREST_AD_ACCOUNT_ID", AD_ACCOUNT_ID.to_owned()),
             ("PINTEREST_TOKEN_SECRET_ID", SECRET_ID.to_owned()),
@@ -127,7 +144,7 @@ impl Stack {
             ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ];
-        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        env.extend(extra.iter().cloned());
         let function = Emulator::start(&env).await;
         eprintln!(
             "function up in {:?} ({:?} launch)",
@@ -306,6 +323,36 @@ async fn sqs_standard_queue_in_test_mode() {
     assert_eq!(requests[0].event_ids, ["e-warned"]);
 
     stack.check_logs().await;
+    // Test mode is visible: a start-up warning, and `test_mode` in every summary line and EMF document.
+    let lines = stack.function.logs();
+    let warning = leaks::json_lines(&lines)
+        .into_iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("PINTEREST_TEST_MODE is on"))
+        })
+        .expect("a start-up line about test mode");
+    assert_eq!(warning["level"], "WARN");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not record them")
+    );
+    let summaries = leaks::summaries(&lines);
+    assert!(
+        summaries.iter().all(|s| s["test_mode"] == true),
+        "{summaries:?}"
+    );
+    let documents = leaks::emf_documents(&lines);
+    assert!(
+        documents.iter().all(|d| d["test_mode"] == true),
+        "{documents:?}"
+    );
+    // A property, not a metric.
+    let metrics = &documents[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"];
+    assert!(!metrics.to_string().contains("test_mode"), "{metrics}");
 }
 
 /// At Lambda's WARN filter level (the template's `LogLevel` allows it): Lambda drops JSON lines whose `level` is
@@ -533,6 +580,19 @@ async fn persisting_401_fails_the_records_after_one_refresh() {
     assert_eq!(stack.new_requests(false).len(), 2);
 
     stack.check_logs().await;
+    // Each request refused again after the token was re-read is an authentication failure.
+    let lines = stack.function.logs();
+    let failures: Vec<u64> = leaks::emf_documents(&lines)
+        .iter()
+        .map(|d| number(&d["AuthFailures"]))
+        .collect();
+    assert_eq!(failures, [0, 1, 1]);
+    let summaries = leaks::summaries(&lines);
+    assert!(
+        summaries.iter().all(|s| s["test_mode"] == false),
+        "{summaries:?}"
+    );
+    assert_eq!(summaries[2]["auth_failures"], 1);
 }
 
 /// Runs the function binary to its end with only the ad account and `env` in its environment: its exit code
@@ -647,5 +707,149 @@ fn function_without_a_token_setting_refuses_to_start() {
         text.matches("PINTEREST_TOKEN_SECRET_ID").count(),
         1,
         "{text}"
+    );
+}
+
+/// The batch of the rejected-queue tests: two good records, an event without identity, an event Pinterest
+/// refuses, and a body that is not JSON. Returns it with the three rejected bodies, by message id.
+fn batch_with_rejections() -> (Value, Vec<(&'static str, String)>) {
+    let good = |id: &str| crate::support::invoke::good_event(id, &format!("u-{id}"));
+    let no_identity = json!({"event_name": "purchase", "id": "order-9",
+                             "context": {"event_id": "e-no-identity"}});
+    let refused = good("e-refused");
+    let not_json = "{\"event_name\": \"purchase\", oops";
+    let batch = json!({"Records": [
+        record("m-good-1", &good("e-good-1").to_string()),
+        record("m-no-identity", &no_identity.to_string()),
+        record("m-refused", &refused.to_string()),
+        record("m-not-json", not_json),
+        record("m-good-2", &json!([good("e-good-2")]).to_string()),
+    ]});
+    let rejected = vec![
+        ("m-no-identity", no_identity.to_string()),
+        ("m-refused", refused.to_string()),
+        ("m-not-json", not_json.to_owned()),
+    ];
+    (batch, rejected)
+}
+
+/// The rejected events of an SQS batch go to the rejected-events queue (moto's SQS, through the AWS SDK) at
+/// once, with their reason and stage, and their records are acknowledged: none comes back to cycle through
+/// the queue, and Pinterest sees the refused event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_events_go_to_the_rejected_queue_and_their_records_are_acknowledged() {
+    let (fake, moto) = Stack::services(TOKEN_A).await;
+    fake.fail_event_id("e-refused");
+    let queue = moto.create_queue("pinterest-rejected").await;
+    let extra = [("PINTEREST_REJECTED_QUEUE_URL", queue.clone())];
+    let mut stack = Stack::launch(TOKEN_A, fake, moto, &extra).await;
+    let (event, rejected) = batch_with_rejections();
+
+    let invoked = stack
+        .invoke(&event, counts("sqs", 5, 0, [2, 0, 2, 0], 1, 0))
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    assert_eq!(
+        invoked.body,
+        batch_item_failures(&[]),
+        "every record is acknowledged"
+    );
+    let requests = stack.new_requests(false);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].event_ids, ["e-good-1", "e-refused", "e-good-2"]);
+
+    let messages = stack.moto.receive_all(&queue).await;
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    let source_arn = fixture("sqs.json")["Records"][0]["eventSourceARN"].clone();
+    let mut seen: Vec<String> = Vec::new();
+    for message in &messages {
+        let body: Value = serde_json::from_str(message.body().expect("a body")).expect("JSON body");
+        let source = body["source_message_id"]
+            .as_str()
+            .expect("source_message_id");
+        let (_, sent) = rejected
+            .iter()
+            .find(|(id, _)| *id == source)
+            .unwrap_or_else(|| panic!("unexpected message {body}"));
+        let (stage, reason) = match source {
+            "m-no-identity" => ("mapping", "user_data: no identity"),
+            "m-refused" => ("pinterest", "invalid user_data"),
+            _ => ("input", "body: not JSON"),
+        };
+        if stage == "input" {
+            assert_eq!(body["event"], json!(sent), "the body as a string");
+        } else {
+            assert_eq!(body["event"], serde_json::from_str::<Value>(sent).unwrap());
+        }
+        assert_eq!(body["stage"], stage, "{body}");
+        assert!(body["reason"].as_str().unwrap().contains(reason), "{body}");
+        assert_eq!(body["source_queue_arn"], source_arn);
+        let rejected_at = body["rejected_at"].as_i64().expect("rejected_at");
+        assert!((rejected_at - crate::support::invoke::now_ms() as i64 / 1000).abs() < 600);
+        let attributes = message.message_attributes().expect("attributes");
+        assert_eq!(attributes["stage"].string_value(), Some(stage));
+        assert_eq!(attributes["reason"].string_value(), body["reason"].as_str());
+        seen.push(source.to_owned());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, ["m-no-identity", "m-not-json", "m-refused"]);
+
+    stack.check_logs().await;
+    let lines = stack.function.logs();
+    let summary = leaks::summaries(&lines).pop().expect("a summary");
+    assert_eq!(summary["rejected_queued"], 3, "{summary}");
+    let document = leaks::emf_documents(&lines).pop().expect("an EMF document");
+    assert_eq!(document["EventsRejectedQueued"], 3, "{document}");
+    // Each rejected event's line names its record.
+    for (line, message_id) in [
+        ("event rejected: user_data: no identity", "m-no-identity"),
+        ("event rejected by Pinterest", "m-refused"),
+    ] {
+        let found = leaks::json_lines(&lines)
+            .into_iter()
+            .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with(line)))
+            .unwrap_or_else(|| panic!("no line {line:?}"));
+        assert_eq!(found["message_id"], message_id, "{found}");
+    }
+}
+
+/// With the rejected-events queue unreachable, the records of the rejected events are reported as before:
+/// they come back (and reach the dead-letter queue), the good events are delivered, nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_rejected_queue_unreachable_their_records_fail_and_nothing_is_lost() {
+    let (fake, moto) = Stack::services(TOKEN_A).await;
+    fake.fail_event_id("e-refused");
+    let queue = moto.create_queue("pinterest-rejected").await;
+    // Nothing listens there: SQS alone is unreachable, Secrets Manager still answers.
+    let closed = format!("http://127.0.0.1:{}", crate::support::emulator::free_port());
+    let extra = [
+        ("PINTEREST_REJECTED_QUEUE_URL", queue.clone()),
+        ("AWS_ENDPOINT_URL_SQS", closed),
+    ];
+    let mut stack = Stack::launch(TOKEN_A, fake, moto, &extra).await;
+    let (event, _) = batch_with_rejections();
+
+    let invoked = stack
+        .invoke(&event, counts("sqs", 5, 3, [2, 0, 2, 0], 1, 0))
+        .await;
+    assert_eq!(invoked.status, 200, "{}", invoked.body);
+    assert_eq!(
+        invoked.body,
+        batch_item_failures(&["m-no-identity", "m-refused", "m-not-json"])
+    );
+    let requests = stack.new_requests(false);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].processed, [true, false, true]);
+    assert!(stack.moto.receive_all(&queue).await.is_empty());
+
+    stack.check_logs().await;
+    let lines = stack.function.logs();
+    let summary = leaks::summaries(&lines).pop().expect("a summary");
+    assert_eq!(summary["rejected_queued"], 0, "{summary}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("rejected-events queue unavailable")),
+        "no line says the queue is unavailable"
     );
 }

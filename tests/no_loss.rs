@@ -1,10 +1,13 @@
 //! No event is silently lost: randomised SQS batches (standard and FIFO queues; records of one to three events,
 //! some invalid, some unmapped, some with an `event_id` already used in the batch, some unreadable) go through
-//! the SQS handler against randomised fault schedules of the fake Pinterest, with paused time and the
+//! the SQS handler against randomised fault schedules of the fake Pinterest and, in most cases, a rejected-events
+//! queue (a fake SQS with its own faults: entries refused, errors, resets, stalls), with paused time and the
 //! production retry settings. For every input record, exactly one of: acknowledged with every event delivered
-//! (Pinterest said `processed`) or skipped, or listed in `batchItemFailures` (an invocation error lists them
-//! all). The answer names no record that was not in the input; on FIFO queues no acknowledged record follows a
-//! failed one of its group; Pinterest receives only events of the input, never an invalid or unmapped one.
+//! (Pinterest said `processed`), skipped, or in the rejected-events queue (and an unreadable body in it too), or
+//! listed in `batchItemFailures` (an invocation error lists them all). The answer names no record that was not
+//! in the input; on FIFO queues no acknowledged record follows a failed one of its group; Pinterest receives
+//! only events of the input, never an invalid or unmapped one; the rejected-events queue holds only rejected
+//! events and unreadable bodies of the input, each with its reason and stage.
 //!
 //! The run covers at least `NO_LOSS_EVENTS` events (default 10 000) and prints what it checked. Set
 //! `NO_LOSS_SEED` to replay a run (the seed is printed).
@@ -14,10 +17,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::support::fake_pinterest::{FakePinterest, Recorded, Reply, tick};
+use crate::support::fake_sqs::{FakeSqs, SqsReply, Stored};
 use crate::support::invoke::{
     Record, SqsAnswer, good_event, invoke, now_ms, sqs_answer, sqs_event, state, state_like,
     unmapped_event,
 };
+use pinterest_destination::rejected::RejectedQueue;
 use pinterest_destination::trigger::State;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -92,6 +97,8 @@ struct Faults {
     /// Event positions (in the batch's event order) whose `event_id` Pinterest refuses with a 400.
     poisoned: Vec<usize>,
     time_left_secs: u64,
+    /// The rejected-events queue's script, or no queue.
+    rejected_queue: Option<Vec<SqsReply>>,
 }
 
 fn event_kind() -> impl Strategy<Value = EventKind> {
@@ -153,6 +160,17 @@ fn fault() -> impl Strategy<Value = Reply> {
     ]
 }
 
+fn sqs_fault() -> impl Strategy<Value = SqsReply> {
+    prop_oneof![
+        6 => Just(SqsReply::Ok),
+        2 => prop::collection::vec(0usize..10, 1..3).prop_map(SqsReply::FailEntries),
+        2 => Just(SqsReply::Status(500)),
+        1 => Just(SqsReply::Status(400)),
+        2 => Just(SqsReply::Reset),
+        1 => (1u64..45).prop_map(|s| SqsReply::Delay(Duration::from_secs(s))),
+    ]
+}
+
 fn faults() -> impl Strategy<Value = Faults> {
     let default = prop_oneof![
         12 => Just(Reply::Ok),
@@ -166,13 +184,20 @@ fn faults() -> impl Strategy<Value = Faults> {
         default,
         prop::collection::vec(0usize..60, 0..2),
         2u64..40,
+        prop_oneof![
+            1 => Just(None),
+            3 => prop::collection::vec(sqs_fault(), 0..4).prop_map(Some),
+        ],
     )
-        .prop_map(|(script, default, poisoned, time_left_secs)| Faults {
-            script,
-            default,
-            poisoned,
-            time_left_secs,
-        })
+        .prop_map(
+            |(script, default, poisoned, time_left_secs, rejected_queue)| Faults {
+                script,
+                default,
+                poisoned,
+                time_left_secs,
+                rejected_queue,
+            },
+        )
 }
 
 /// One event of the batch as sent, with what the test knows of it.
@@ -211,7 +236,8 @@ fn render(kind: EventKind, event_id: &str, uid: &str) -> Value {
         EventKind::Invalid(Invalid::NoEventName) => {
             event.as_object_mut().expect("object").remove("event_name");
         }
-        EventKind::Invalid(Invalid::Scalar) => event = json!(7),
+        // A scalar of its own, so that the rejected-events queue's copy tells which it is.
+        EventKind::Invalid(Invalid::Scalar) => event = json!(uid),
     }
     event
 }
@@ -223,8 +249,9 @@ fn build(batch: &Batch) -> (Vec<Record>, Vec<Sent>) {
     for (index, generated) in batch.records.iter().enumerate() {
         let body = match &generated.body {
             Body::EmptyArray => "[]".to_owned(),
-            Body::NotJson => "{\"event_name\": \"purchase\", oops".to_owned(),
-            Body::JsonScalar => "42".to_owned(),
+            // Each unreadable body its own, so that the rejected-events queue's copy tells which it is.
+            Body::NotJson => format!("{{\"event_name\": \"purchase-{index}\", oops"),
+            Body::JsonScalar => format!("{}", 4200 + index),
             Body::Events { events, single } => {
                 let mut values = Vec::new();
                 for &kind in events {
@@ -281,6 +308,12 @@ struct Counts {
     invocation_errors: u64,
     fifo_followers_listed: u64,
     events_processed: u64,
+    batches_with_rejected_queue: u64,
+    rejected_queue_calls: u64,
+    rejected_queue_faults: BTreeMap<String, u64>,
+    events_in_rejected_queue: u64,
+    bodies_in_rejected_queue: u64,
+    records_acknowledged_with_rejections: u64,
 }
 
 fn fault_name(reply: &Reply) -> Option<String> {
@@ -325,7 +358,19 @@ fn check_case(
                 fake.reject_event_id(&event.event_id);
             }
         }
-        let state = state_like(template, &fake.base_url());
+        let mut state = state_like(template, &fake.base_url());
+        let sqs = match &faults.rejected_queue {
+            Some(script) => {
+                let sqs = FakeSqs::start().await;
+                sqs.script(script.clone());
+                state.rejected = Some(RejectedQueue::new(
+                    crate::support::moto::sqs_client_for(&sqs.uri()),
+                    REJECTED_QUEUE_URL.to_owned(),
+                ));
+                Some(sqs)
+            }
+            None => None,
+        };
         let time_left = Duration::from_secs(faults.time_left_secs);
         let started = Instant::now();
         let invocation = invoke(&state, sqs_event(&records, batch.fifo), time_left).await;
@@ -333,15 +378,34 @@ fn check_case(
         ticker.abort();
         let requests = fake.requests();
         let stop = started + time_left.saturating_sub(DEADLINE_MARGIN);
+        let stored = sqs.as_ref().map(FakeSqs::stored).unwrap_or_default();
         verify(
             batch,
             &records,
             &sent,
             &requests,
+            &stored,
             &sqs_answer(&invocation),
             stop,
             counts,
         )?;
+        if let Some(sqs) = &sqs {
+            let mut counts = counts.lock().expect("counts");
+            counts.batches_with_rejected_queue += 1;
+            let calls = sqs.calls();
+            counts.rejected_queue_calls += calls.len() as u64;
+            for call in calls {
+                let name = match call {
+                    SqsReply::Ok => continue,
+                    SqsReply::FailEntries(_) => "entries refused".to_owned(),
+                    SqsReply::Status(status) => format!("HTTP {status}"),
+                    SqsReply::Reset => "connection reset".to_owned(),
+                    SqsReply::Delay(d) if d >= time_left => "stall past the deadline".to_owned(),
+                    SqsReply::Delay(_) => "slow answer".to_owned(),
+                };
+                *counts.rejected_queue_faults.entry(name).or_default() += 1;
+            }
+        }
         prop_assert!(
             took <= time_left.saturating_sub(DEADLINE_MARGIN) + SLACK,
             "answered after {:?} with {:?} left",
@@ -354,11 +418,16 @@ fn check_case(
     })
 }
 
+/// The rejected-events queue's URL in the tests (the fake SQS takes any).
+const REJECTED_QUEUE_URL: &str = "http://127.0.0.1:9/123456789012/rejected";
+
+#[allow(clippy::too_many_arguments)]
 fn verify(
     batch: &Batch,
     records: &[Record],
     sent: &[Sent],
     requests: &[Recorded],
+    stored: &[Stored],
     answer: &SqsAnswer,
     stop: Instant,
     counts: &Mutex<Counts>,
@@ -404,6 +473,61 @@ fn verify(
         );
     }
 
+    // What the rejected-events queue holds: rejected events (by uid) and unreadable bodies, nothing else.
+    let unreadable: BTreeSet<&str> = batch
+        .records
+        .iter()
+        .zip(records)
+        .filter(|(r, _)| matches!(r.body, Body::NotJson | Body::JsonScalar))
+        .map(|(_, record)| record.body.as_str())
+        .collect();
+    let mut queued_uids: BTreeSet<String> = BTreeSet::new();
+    let mut queued_bodies: BTreeSet<String> = BTreeSet::new();
+    for message in stored {
+        let stage = message.body["stage"].as_str().unwrap_or_default();
+        prop_assert_eq!(message.stage.as_deref(), Some(stage), "stage attribute");
+        prop_assert!(
+            message.reason.as_deref().is_some_and(|r| !r.is_empty())
+                && message.body["reason"]
+                    .as_str()
+                    .is_some_and(|r| !r.is_empty()),
+            "a message without a reason: {}",
+            message.body
+        );
+        let event = &message.body["event"];
+        let uid = event["id"].as_str().or(event.as_str()).unwrap_or_default();
+        let kind = sent.iter().find(|e| e.uid == uid).map(|e| e.kind);
+        match stage {
+            "input" => {
+                let body = event.as_str().unwrap_or_default();
+                prop_assert!(
+                    unreadable.contains(body),
+                    "queued body {:?} is not an unreadable body of the input",
+                    body
+                );
+                queued_bodies.insert(body.to_owned());
+            }
+            "mapping" => {
+                prop_assert!(
+                    matches!(kind, Some(EventKind::Invalid(_))),
+                    "queued at mapping but not an invalid event of the input: {}",
+                    message.body
+                );
+                queued_uids.insert(uid.to_owned());
+            }
+            "pinterest" => {
+                prop_assert!(
+                    matches!(kind, Some(EventKind::Good | EventKind::DuplicateId))
+                        && seen.contains(uid),
+                    "queued as refused by Pinterest but never sent to it: {}",
+                    message.body
+                );
+                queued_uids.insert(uid.to_owned());
+            }
+            other => prop_assert!(false, "unknown stage {:?}", other),
+        }
+    }
+
     let input_ids: BTreeSet<&str> = records
         .iter()
         .filter_map(|r| r.message_id.as_deref())
@@ -447,14 +571,15 @@ fn verify(
             // Every record comes back; the error must be one of the two documented ones.
             if reason.contains("failed transiently") {
                 for (i, bad) in permanent.iter().enumerate() {
+                    // A FIFO record after another of its group may be failed only for following it (its
+                    // rejected events may be in the rejected-events queue already: at least once).
+                    let follower =
+                        batch.fifo && (0..i).any(|j| records[j].group == records[i].group);
                     prop_assert!(
-                        !bad,
+                        !bad || follower,
                         "all-transient error but record {} is permanently bad",
                         i
                     );
-                    // A FIFO record after another of its group may be failed only for following it.
-                    let follower =
-                        batch.fifo && (0..i).any(|j| records[j].group == records[i].group);
                     prop_assert!(
                         follower || !delivered_or_skipped(i, &clean),
                         "all-transient error but record {} was delivered",
@@ -485,22 +610,37 @@ fn verify(
         if listed[i] {
             continue;
         }
-        // Acknowledged: nothing may be lost.
+        // Acknowledged: nothing may be lost. Each event was delivered, skipped or is in the rejected-events
+        // queue; an unreadable body is in that queue.
+        if matches!(batch.records[i].body, Body::NotJson | Body::JsonScalar) {
+            prop_assert!(
+                queued_bodies.contains(&record.body),
+                "record {} is acknowledged but its unreadable body is not in the rejected-events queue",
+                i
+            );
+        }
+        let lost: Vec<&String> = events_of(i)
+            .filter(|e| {
+                e.kind != EventKind::Unmapped
+                    && !processed.contains(&e.uid)
+                    && !queued_uids.contains(&e.uid)
+            })
+            .map(|e| &e.uid)
+            .collect();
         prop_assert!(
-            !permanent[i],
-            "record {} ({:?}) is acknowledged but holds an unreadable body or an invalid event",
+            lost.is_empty(),
+            "record {} ({:?}) is acknowledged but these events were neither delivered nor put in the \
+             rejected-events queue: {:?}",
             i,
-            batch.records[i].body
+            batch.records[i].body,
+            lost
         );
-        prop_assert!(
-            delivered_or_skipped(i, &processed),
-            "record {} is acknowledged but these events never reached Pinterest: {:?}",
-            i,
-            events_of(i)
-                .filter(|e| e.kind != EventKind::Unmapped && !processed.contains(&e.uid))
-                .map(|e| &e.uid)
-                .collect::<Vec<_>>()
-        );
+        if permanent[i] {
+            counts
+                .lock()
+                .expect("counts")
+                .records_acknowledged_with_rejections += 1;
+        }
         if batch.fifo {
             // No acknowledged record after a failed one of its group.
             let group = &record.group;
@@ -568,6 +708,8 @@ fn verify(
     }
     counts.fifo_followers_listed += followers;
     counts.events_processed += processed.len() as u64;
+    counts.events_in_rejected_queue += queued_uids.len() as u64;
+    counts.bodies_in_rejected_queue += queued_bodies.len() as u64;
     Ok(())
 }
 
@@ -637,5 +779,20 @@ fn no_record_is_lost_under_random_faults() {
         counts.invocation_errors,
         counts.events_processed
     );
+    println!(
+        "no_loss: {} batches with a rejected-events queue, {} calls to it, faults injected: {:?}; events in it \
+         {}, unreadable bodies in it {}; records acknowledged although they held a rejected event or an \
+         unreadable body {}",
+        counts.batches_with_rejected_queue,
+        counts.rejected_queue_calls,
+        counts.rejected_queue_faults,
+        counts.events_in_rejected_queue,
+        counts.bodies_in_rejected_queue,
+        counts.records_acknowledged_with_rejections
+    );
     assert!(counts.events >= target);
+    assert!(
+        counts.records_acknowledged_with_rejections > 0,
+        "no rejected event ever went to the rejected-events queue"
+    );
 }

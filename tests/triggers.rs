@@ -134,6 +134,7 @@ fn counters(
         failed,
         requests,
         retries: 0,
+        ..Counters::default()
     }
 }
 
@@ -754,4 +755,72 @@ async fn events_the_consent_gate_filters_are_acknowledged_counted_and_never_sent
             .as_str()
             .is_some_and(|e| e.contains("user.consent_categories: missing"))
     );
+}
+
+/// A 403 refuses the credentials, not the events: it counts as an authentication failure (the template alarms on
+/// them), and so does a 401 that persists after the token was re-read; a 400 does not.
+#[tokio::test]
+async fn refused_credentials_count_as_auth_failures() {
+    let purchase = |id: &str| json!({"event_name": "purchase", "context": {"event_id": id, "device": {"ip": "192.0.2.1", "user_agent": "UA"}}});
+    for (reply, expected) in [(Reply::Status(403), 1), (Reply::Status(400), 0)] {
+        let fake = FakePinterest::start().await;
+        fake.set_default(reply.clone());
+        let state = state(&fake, &[]).await;
+        let event = json!({"Records": [{"messageId": "m-1", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:events",
+            "body": purchase("e-1").to_string()}]});
+        let invocation = invoke(&state, event, BUDGET).await;
+        assert_eq!(invocation.counters.auth_failures, expected, "{reply:?}");
+        assert_eq!(invocation.counters.rejected, 1, "{reply:?}");
+    }
+    let fake = FakePinterest::start().await;
+    fake.set_token("pina_nobody_has_it");
+    let state = state(&fake, &[]).await;
+    let event = json!({"Records": [{"messageId": "m-1", "eventSource": "aws:sqs",
+        "body": purchase("e-1").to_string()}]});
+    let invocation = invoke(&state, event, BUDGET).await;
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "one attempt, one after re-reading the token"
+    );
+    assert_eq!(invocation.counters.auth_failures, 1);
+}
+
+/// The rejected-events queue is for SQS batches only: an API caller learns of its rejected events from the
+/// answer (422), and nothing is written to the queue.
+#[tokio::test]
+async fn api_gateway_rejections_are_answered_not_queued() {
+    let fake = FakePinterest::start().await;
+    let sqs = crate::support::fake_sqs::FakeSqs::start().await;
+    let mut state = state(&fake, &[]).await;
+    state.rejected = Some(pinterest_destination::rejected::RejectedQueue::new(
+        crate::support::moto::sqs_client_for(&sqs.uri()),
+        "http://127.0.0.1:9/123456789012/rejected".to_owned(),
+    ));
+    let no_identity = json!({"event_name": "purchase", "context": {"event_id": "e-1"}}).to_string();
+    let event = crate::support::invoke::rest_api_event("POST", Some(no_identity.as_bytes()), false);
+    let invocation = invoke(&state, event, BUDGET).await;
+    let (status, body, _) = crate::support::invoke::api_answer(&invocation);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["rejected"], 1);
+    assert!(sqs.calls().is_empty(), "{:?}", sqs.calls());
+    assert_eq!(invocation.counters.rejected_queued, 0);
+
+    // The same event in an SQS record goes to the queue, and its record is acknowledged.
+    let record =
+        json!({"Records": [{"messageId": "m-1", "eventSource": "aws:sqs", "body": no_identity}]});
+    let invocation = invoke(&state, record, BUDGET).await;
+    assert_eq!(
+        invocation.response.as_ref().unwrap(),
+        &json!({"batchItemFailures": []})
+    );
+    assert_eq!(invocation.counters.rejected_queued, 1);
+    let stored = sqs.stored();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].body["event"],
+        serde_json::from_str::<Value>(&no_identity).unwrap()
+    );
+    assert_eq!(stored[0].stage.as_deref(), Some("mapping"));
 }

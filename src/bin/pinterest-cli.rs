@@ -1,8 +1,11 @@
-//! Local command line: preview the mapping of Commanders Act events (`map`), replay a Lambda event (`replay`).
+//! Local command line: preview the mapping of Commanders Act events (`map`), replay a Lambda event or rejected-queue
+//! messages (`replay`), check the token and the ad account (`check`).
 
-use pinterest_destination::config::{Settings, TokenSetting, mapper_from_env};
+use pinterest_destination::config::{Settings, TEST_MODE_NOTICE, TokenSetting, mapper_from_env};
 use pinterest_destination::handler;
 use pinterest_destination::pinterest::client::EventsEndpoint;
+use pinterest_destination::pinterest::retry::{Decision, EventStatus, truncate};
+use pinterest_destination::token::TokenSource;
 use pinterest_destination::trigger::{Sender, State};
 use serde_json::Value;
 use std::ffi::OsStr;
@@ -17,13 +20,22 @@ usage:
       --explain adds, for each hashed field, its source and the normalised value that was hashed:
       that is personal data in clear, for local debugging only.
   pinterest-cli replay EVENT_FILE [--send]
-      Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2).
+      Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2),
+      or on messages of the rejected-events queue (one message body, an array or JSON lines of
+      them, or the output of `aws sqs receive-message`), each replayed as one SQS record.
       Without --send it is a dry run: it prints the Pinterest requests it would send (token
       redacted) and the trigger's response. With --send and PINTEREST_ACCESS_TOKEN (or
-      PINTEREST_TOKEN_SECRET_ID) and PINTEREST_AD_ACCOUNT_ID, it really sends them.
+      PINTEREST_TOKEN_SECRET_ID) and PINTEREST_AD_ACCOUNT_ID, it really sends them. Replay
+      never writes to the rejected-events queue: still-rejected records are listed in the
+      response's batchItemFailures.
+  pinterest-cli check
+      Reads the token as the function does (PINTEREST_TOKEN_SECRET_ID, else
+      PINTEREST_ACCESS_TOKEN), sends one test event (?test=true: Pinterest does not record it)
+      to PINTEREST_AD_ACCOUNT_ID, and says in one line whether the token and the ad account work.
 Settings come from the environment (PINTEREST_MAPPING, PINTEREST_CLICK_ID_COOKIE, ...).
-Exit status: 0 when the input was read (and, for replay, the handler answered), 1 when the
-replayed handler returned a function error, 2 when the input or a setting could not be read.";
+Exit status: 0 when the input was read (and, for replay, the handler answered; for check, the
+token and the account work), 1 when the replayed handler returned a function error or the
+check failed, 2 when the input or a setting could not be read.";
 
 /// The largest `--now`: 9999-12-31T23:59:59Z.
 const MAX_NOW: i64 = 253_402_300_799;
@@ -115,12 +127,32 @@ fn run() -> Result<ExitCode, Fatal> {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Fatal(format!("cannot read {}: {e}", file.display())))?;
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-            let event: serde_json::Value = serde_json::from_str(text)
-                .map_err(|e| Fatal(format!("{}: not JSON ({e})", file.display())))?;
+            let event = match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(value) => rejected_messages_as_batch(&value).unwrap_or(value),
+                // JSON lines: one rejected-queue message per line.
+                Err(e) => json_lines(text)
+                    .and_then(|messages| {
+                        rejected_messages_as_batch(&serde_json::Value::Array(messages))
+                    })
+                    .ok_or_else(|| Fatal(format!("{}: not JSON ({e})", file.display())))?,
+            };
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(replay(event, send))
+        }
+        "check" => {
+            if let Some(arg) = parser.next()? {
+                if matches!(arg, Long("help") | Short('h')) {
+                    println!("{USAGE}");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Err(arg.unexpected().into());
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(check())
         }
         other => Err(Fatal(format!("unknown command '{other}'\n{USAGE}"))),
     }
@@ -148,6 +180,11 @@ async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
         return Err(Fatal(
             "--send needs PINTEREST_ACCESS_TOKEN or PINTEREST_TOKEN_SECRET_ID".to_string(),
         ));
+    }
+    // A replay shows what is still rejected in its answer rather than queueing it again.
+    settings.rejected_queue_url = None;
+    if settings.test_mode {
+        eprintln!("pinterest-cli: {TEST_MODE_NOTICE}");
     }
     let state = State::new(settings).await.map_err(Fatal)?;
     let commanders_act_event = event.get("event_name").is_some();
@@ -209,6 +246,165 @@ async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every line of `text` as JSON, when there are several and each is JSON.
+fn json_lines(text: &str) -> Option<Vec<Value>> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() < 2 {
+        return None;
+    }
+    lines.iter().map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+/// Messages of the rejected-events queue as an SQS batch of one record each (the event as the record's body,
+/// its source message id and queue), when `value` is such messages: one message body, an array of them, or
+/// what `aws sqs receive-message` prints (`{"Messages": [{"MessageId", "Body", ...}]}`).
+fn rejected_messages_as_batch(value: &Value) -> Option<Value> {
+    let bodies: Vec<Value> = match value {
+        Value::Object(object) if object.contains_key("Messages") => object
+            .get("Messages")?
+            .as_array()?
+            .iter()
+            .map(|message| serde_json::from_str(message.get("Body")?.as_str()?).ok())
+            .collect::<Option<_>>()?,
+        Value::Array(messages) if !messages.is_empty() => messages.clone(),
+        Value::Object(_) => vec![value.clone()],
+        _ => return None,
+    };
+    let records = bodies
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            let message = message.as_object()?;
+            let stage = message.get("stage")?.as_str()?;
+            let event = message.get("event")?;
+            let body = match (stage, event) {
+                ("input", Value::String(body)) => body.clone(),
+                ("mapping" | "pinterest", Value::Object(_) | Value::Array(_)) => event.to_string(),
+                _ => return None,
+            };
+            let text = |key: &str| message.get(key).and_then(Value::as_str);
+            let message_id = text("source_message_id")
+                .map_or_else(|| format!("rejected-{index}"), str::to_owned);
+            Some(serde_json::json!({
+                "messageId": message_id,
+                "body": body,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": text("source_queue_arn").unwrap_or("arn:aws:sqs:::rejected-events"),
+                "attributes": {},
+                "messageAttributes": {}
+            }))
+        })
+        .collect::<Option<Vec<Value>>>()?;
+    Some(serde_json::json!({ "Records": records }))
+}
+
+/// What `check` sends: one `page_visit` of a made-up address (hashed), always with `?test=true`.
+fn check_event(now: i64) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(b"pinterest-cli-check@example.com");
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    serde_json::json!({"data": [{
+        "event_name": "page_visit",
+        "action_source": "web",
+        "event_time": now,
+        "event_id": format!("pinterest-cli-check-{now}"),
+        "event_source_url": "https://pinterest-cli.invalid/check",
+        "user_data": {"em": [hex]}
+    }]})
+    .to_string()
+}
+
+/// Time allowed to the check's request.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `check`: one test event to the configured ad account with the configured token; one line, exit 1 unless it
+/// works.
+async fn check() -> Result<ExitCode, Fatal> {
+    let settings = Settings::from_env(|name| std::env::var(name).ok())?;
+    if settings.token == TokenSetting::None {
+        return Err(Fatal(
+            "check needs PINTEREST_TOKEN_SECRET_ID (the secret holding the token) or PINTEREST_ACCESS_TOKEN"
+                .to_string(),
+        ));
+    }
+    let account = settings.ad_account_id.clone();
+    let state = State::new(settings).await.map_err(Fatal)?;
+    let Sender::Pinterest(tokens) = &state.sender else {
+        return Err(Fatal("no token source".to_string()));
+    };
+    let (works, line) = match tokens.token(None).await {
+        Err(error) => (
+            false,
+            format!(
+                "FAILED: {error}: check PINTEREST_TOKEN_SECRET_ID, the secret's value and your AWS credentials"
+            ),
+        ),
+        Ok(token) => {
+            let endpoint = EventsEndpoint::new(&state.delivery.base_url, &account, true);
+            let body = bytes::Bytes::from(check_event(pinterest_destination::trigger::unix_now()));
+            let decision = endpoint
+                .send(&state.http, &token, body, 1, CHECK_TIMEOUT)
+                .await;
+            verdict(&account, decision)
+        }
+    };
+    println!("{line}");
+    Ok(if works {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Whether the token and the account work, and the one line that says so (and what to do if not).
+fn verdict(account: &str, decision: Decision) -> (bool, String) {
+    let ok = format!(
+        "OK: the token and ad account {account} work: Pinterest accepted a test event (test mode:          Pinterest does not record it)"
+    );
+    match decision {
+        Decision::PerEvent(results) => match results.first() {
+            Some(result) if result.status == EventStatus::Failed => (
+                true,
+                format!(
+                    "{ok}; it reported the test event itself as failed: {}",
+                    result.error_message.as_deref().unwrap_or("no message")
+                ),
+            ),
+            _ => (true, ok),
+        },
+        Decision::RefreshToken => (
+            false,
+            "FAILED (HTTP 401): Pinterest refused the access token: generate a new conversion access token              in Ads Manager and store it in the secret (or PINTEREST_ACCESS_TOKEN)"
+                .to_string(),
+        ),
+        Decision::Reject { status: 403, .. } => (
+            false,
+            format!(
+                "FAILED (HTTP 403): the token may not send events to ad account {account}: give the token's                  user a role on the ad account that can send conversions, and use a token with the                  ads:write scope"
+            ),
+        ),
+        Decision::Reject { status: 404, .. } => (
+            false,
+            format!(
+                "FAILED (HTTP 404): Pinterest knows no ad account {account}: check PINTEREST_AD_ACCOUNT_ID                  (the advertiser id in Ads Manager)"
+            ),
+        ),
+        Decision::Reject { status, reason } => (
+            false,
+            format!(
+                "FAILED (HTTP {status}): Pinterest refused the test event: {}",
+                truncate(&reason)
+            ),
+        ),
+        Decision::Retry { reason, .. } => (
+            false,
+            format!(
+                "UNKNOWN: Pinterest could not be reached or is busy ({reason}): try again later"
+            ),
+        ),
+    }
 }
 
 /// `--now`: Unix seconds from 0 to [`MAX_NOW`].

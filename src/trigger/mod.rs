@@ -7,6 +7,7 @@ use crate::config::{Settings, TokenSetting};
 use crate::delivery::{self, DeliveryConfig, EventOutcome};
 use crate::event::Value;
 use crate::mapping::Outcome;
+use crate::rejected::RejectedQueue;
 use crate::summary::Counters;
 use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider, TokenSource};
 use std::borrow::Cow;
@@ -28,6 +29,8 @@ pub struct State {
     pub delivery: DeliveryConfig,
     pub http: reqwest::Client,
     pub sender: Sender,
+    /// Where the rejected events of SQS batches go (`PINTEREST_REJECTED_QUEUE_URL`), if anywhere.
+    pub rejected: Option<RejectedQueue>,
 }
 
 /// Time allowed to one HTTP attempt to Pinterest.
@@ -64,11 +67,16 @@ impl State {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
         };
+        let rejected = settings
+            .rejected_queue_url
+            .clone()
+            .map(RejectedQueue::from_env);
         Ok(Self {
             settings,
             delivery,
             http,
             sender,
+            rejected,
         })
     }
 }
@@ -94,6 +102,18 @@ fn short_id(id: &str) -> Cow<'_, str> {
         Some((cut, _)) => Cow::Owned(format!("{}…", &id[..cut])),
         None => Cow::Borrowed(id),
     }
+}
+
+/// A log line about one event, with the fields that name it, built here only: `event_id` (cut by [`short_id`];
+/// `-` when it has none) and, for an event of an SQS record, the record's `message_id`.
+macro_rules! event_log {
+    ($level:ident, $event_id:expr, $message_id:expr, $($message:tt)+) => {
+        tracing::$level!(
+            event_id = short_id($event_id.unwrap_or("-")).as_ref(),
+            message_id = $message_id,
+            $($message)+
+        )
+    };
 }
 
 /// Each distinct warning once, in first-seen order, with how many times it came: an event with thousands of
@@ -171,7 +191,7 @@ pub async fn process(
 ) -> Vec<EventResult> {
     let mut batch = Batch::default();
     for event in events {
-        batch.map(state, event, now);
+        batch.map(state, event, now, None);
     }
     batch.deliver(state, deadline, counters).await
 }
@@ -182,22 +202,24 @@ pub async fn process(
 #[derive(Default)]
 pub struct Batch {
     results: Vec<EventResult>,
+    /// The SQS message id of each event's record, for its log lines.
+    message_ids: Vec<Option<String>>,
     to_send: Vec<String>,
     sent_index: Vec<usize>,
 }
 
 impl Batch {
-    /// Maps one event and records its result; a mapped event is kept, serialised, for delivery.
-    pub fn map(&mut self, state: &State, event: &Value<'_>, now: i64) {
+    /// Maps one event (of the SQS record `message_id`, if any) and records its result; a mapped event is kept,
+    /// serialised, for delivery.
+    pub fn map(&mut self, state: &State, event: &Value<'_>, now: i64, message_id: Option<&str>) {
         let index = self.results.len();
         let mapping = state.settings.mapper.map(event, now);
-        let id = short_id(mapping.event_id.as_deref().unwrap_or("-"));
-        let id = id.as_ref();
+        let id = mapping.event_id.as_deref();
         for (warning, times) in distinct(&mapping.warnings) {
             if times == 1 {
-                tracing::warn!(event_id = id, "{warning}");
+                event_log!(warn, id, message_id, "{warning}");
             } else {
-                tracing::warn!(event_id = id, "{warning} ({times} times)");
+                event_log!(warn, id, message_id, "{warning} ({times} times)");
             }
         }
         let (status, reason) = match mapping.outcome {
@@ -214,7 +236,7 @@ impl Batch {
                 ),
             },
             Outcome::Skipped(reason) => {
-                tracing::info!(event_id = id, "event skipped: {reason}");
+                event_log!(info, id, message_id, "event skipped: {reason}");
                 (Status::Skipped, Some(reason))
             }
             Outcome::Filtered(reason) => {
@@ -225,7 +247,7 @@ impl Batch {
                 (Status::Filtered, Some(reason))
             }
             Outcome::Rejected(reason) => {
-                tracing::warn!(event_id = id, "event rejected: {reason}");
+                event_log!(warn, id, message_id, "event rejected: {reason}");
                 (Status::Rejected, Some(reason))
             }
         };
@@ -234,12 +256,19 @@ impl Batch {
             event_id: mapping.event_id,
             reason,
         });
+        self.message_ids.push(message_id.map(str::to_owned));
+    }
+
+    /// The results so far, in input order; an event waiting for delivery counts as failed.
+    pub fn results(&self) -> &[EventResult] {
+        &self.results
     }
 
     /// Appends the events mapped in `other` after these.
     pub fn append(&mut self, other: Batch) {
         let offset = self.results.len();
         self.results.extend(other.results);
+        self.message_ids.extend(other.message_ids);
         self.to_send.extend(other.to_send);
         self.sent_index
             .extend(other.sent_index.into_iter().map(|index| index + offset));
@@ -254,6 +283,7 @@ impl Batch {
     ) -> Vec<EventResult> {
         let Self {
             mut results,
+            message_ids,
             to_send,
             sent_index,
         } = self;
@@ -266,6 +296,7 @@ impl Batch {
                     let report = Box::pin(delivering).await;
                     counters.requests += u64::from(report.requests);
                     counters.retries += u64::from(report.retries);
+                    counters.auth_failures += u64::from(report.auth_failures);
                     report.outcomes
                 }
                 Sender::DryRun(bodies) => {
@@ -284,21 +315,28 @@ impl Batch {
             let mut outcomes = outcomes.into_iter();
             for index in sent_index {
                 let result = &mut results[index];
-                let id = short_id(result.event_id.as_deref().unwrap_or("-"));
-                let id = id.as_ref();
+                let id = result.event_id.as_deref();
+                let message_id = message_ids.get(index).and_then(Option::as_deref);
                 match outcomes.next() {
                     Some(EventOutcome::Delivered) => {
                         result.status = Status::Delivered;
                         result.reason = None;
                     }
                     Some(EventOutcome::Rejected(reason)) => {
-                        tracing::warn!(event_id = id, "event rejected by Pinterest: {reason}");
+                        event_log!(
+                            warn,
+                            id,
+                            message_id,
+                            "event rejected by Pinterest: {reason}"
+                        );
                         result.status = Status::Rejected;
                         result.reason = Some(reason);
                     }
                     Some(EventOutcome::Failed(reason)) => {
-                        tracing::warn!(
-                            event_id = id,
+                        event_log!(
+                            warn,
+                            id,
+                            message_id,
                             "event not delivered (will be retried): {reason}"
                         );
                         result.status = Status::Failed;

@@ -1,12 +1,15 @@
-//! SQS trigger: each record's body is decoded on its own; failed records are reported by message id.
+//! SQS trigger: each record's body is decoded on its own; rejected events go to the rejected-events queue when
+//! there is one; failed records are reported by message id.
 
 use super::{Batch, EventResult, State, Status, json_kind};
 use crate::event::{self, Value};
+use crate::rejected::{Rejection, Source, Stage};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::SqsBatchResponse;
 use serde_json::Value as Json;
 use std::cell::OnceCell;
 use std::collections::HashSet;
+use std::ops::Range;
 use tokio::time::Instant;
 
 /// What the function answers for a batch.
@@ -107,21 +110,60 @@ pub async fn handle(
     let now = super::unix_now();
     counters.records = batch.records.len() as u64;
     let (mapped, bodies) = map_records(state, &batch.records, now);
+    let stop = deadline
+        .checked_sub(state.delivery.deadline_margin)
+        .unwrap_or(deadline);
 
+    let decoded = Decoded::new(batch, &bodies);
+    let spans = &decoded.spans;
+    let mapped_as: Vec<Status> = mapped.results().iter().map(|r| r.status).collect();
+    // A record whose body is unreadable, or none of whose events is sent, is settled before delivery: its
+    // rejected events go to the rejected-events queue while the other records' events are delivered.
+    let settled: Vec<bool> = spans
+        .iter()
+        .map(|span| !mapped_as[span.clone()].contains(&Status::Failed))
+        .collect();
+    let early = decoded.rejections(state, mapped.results(), &mapped_as, now, |i| settled[i]);
     // One delivery for the whole batch, so requests are as full as they can be.
-    let results = mapped.deliver(state, deadline, counters).await;
+    let (results, early_queued) = tokio::join!(
+        mapped.deliver(state, deadline, counters),
+        send_rejections(state, &early, stop)
+    );
+    // The other records' rejected events, once Pinterest has answered, unless an event of theirs failed
+    // (the record comes back, and its rejected events with it).
+    let late = decoded.rejections(state, &results, &mapped_as, now, |i| {
+        !settled[i]
+            && !results[spans[i].clone()]
+                .iter()
+                .any(|r| r.status == Status::Failed)
+    });
+    let late_queued = send_rejections(state, &late, stop).await;
+    // Per record: whether it had messages for the rejected-events queue, and whether SQS took them all.
+    let mut queued: Vec<Option<bool>> = vec![None; batch.records.len()];
+    let records = early.records.iter().chain(&late.records);
+    for (record, ok) in records.zip(early_queued.iter().chain(&late_queued)) {
+        counters.rejected_queued += u64::from(*ok);
+        let all = queued[*record].get_or_insert(true);
+        *all &= *ok;
+    }
 
-    let mut results = results.into_iter();
     let mut failures: Vec<(usize, RecordFailure)> = Vec::new();
     for (index, (record, body)) in batch.records.iter().zip(&bodies).enumerate() {
-        let id = message_id(record).unwrap_or("-");
+        let id = message_id(record);
+        let in_rejected_queue = queued[index] == Some(true);
         match body {
+            Err(reason) if in_rejected_queue => {
+                tracing::warn!(
+                    message_id = id,
+                    "record's body sent to the rejected-events queue: {reason}"
+                );
+            }
             Err(reason) => {
                 tracing::warn!(message_id = id, "record failed: {reason}");
                 failures.push((index, RecordFailure::Unreadable));
             }
             Ok(events) => {
-                let own: Vec<EventResult> = results.by_ref().take(*events).collect();
+                let own: &[EventResult] = &results[spans[index].clone()];
                 if *events == 0 {
                     tracing::warn!(
                         message_id = id,
@@ -130,7 +172,12 @@ pub async fn handle(
                 }
                 let failed = own.iter().any(|r| r.status == Status::Failed);
                 let rejected = own.iter().any(|r| r.status == Status::Rejected);
-                if failed || rejected {
+                if rejected && in_rejected_queue && !failed {
+                    tracing::info!(
+                        message_id = id,
+                        "record's rejected events sent to the rejected-events queue"
+                    );
+                } else if failed || rejected {
                     failures.push((
                         index,
                         RecordFailure::Events {
@@ -242,12 +289,134 @@ fn map_run(
                 tracing::warn!(message_id = id, "body: {}", event::REPAIRED);
             }
             for event in &events {
-                mapped.map(state, event, now);
+                mapped.map(state, event, now, message_id(record));
             }
             Ok(events.len())
         })
         .collect();
     (mapped, bodies)
+}
+
+/// Messages for the rejected-events queue, each with the index of its record.
+#[derive(Default)]
+struct Outbox {
+    records: Vec<usize>,
+    messages: Vec<Rejection>,
+}
+
+/// The batch's records with what decoding their bodies gave: each one's event count or why it is unreadable,
+/// and its events as a range of the batch's results.
+struct Decoded<'b, 'a> {
+    batch: &'b SqsBatch<'a>,
+    bodies: &'b [Result<usize, String>],
+    spans: Vec<Range<usize>>,
+}
+
+impl<'b, 'a> Decoded<'b, 'a> {
+    fn new(batch: &'b SqsBatch<'a>, bodies: &'b [Result<usize, String>]) -> Self {
+        let mut spans = Vec::with_capacity(bodies.len());
+        let mut next = 0;
+        for body in bodies {
+            let events = *body.as_ref().unwrap_or(&0);
+            spans.push(next..next + events);
+            next += events;
+        }
+        Self {
+            batch,
+            bodies,
+            spans,
+        }
+    }
+
+    /// The messages for the rejected-events queue of the records that `take` selects: an unreadable body as
+    /// itself, and each rejected event of the others (`mapped_as`, the statuses after mapping, tells the
+    /// stage). None without a queue.
+    fn rejections(
+        &self,
+        state: &State,
+        results: &[EventResult],
+        mapped_as: &[Status],
+        now: i64,
+        take: impl Fn(usize) -> bool,
+    ) -> Outbox {
+        let mut out = Outbox::default();
+        if state.rejected.is_none() {
+            return out;
+        }
+        let records = self.batch.records.iter().zip(self.bodies);
+        for (index, (record, body)) in records.enumerate() {
+            if !take(index) {
+                continue;
+            }
+            let source = Source {
+                message_id: message_id(record),
+                queue_arn: record.event_source_arn,
+            };
+            let span = self.spans[index].clone();
+            if let Err(reason) = body {
+                let text = match record.body {
+                    Some(Json::String(text)) => text.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                out.records.push(index);
+                out.messages
+                    .push(Rejection::input(&text, reason, source, now));
+                continue;
+            }
+            let rejected: Vec<usize> = span
+                .clone()
+                .filter(|&i| results[i].status == Status::Rejected)
+                .collect();
+            if rejected.is_empty() {
+                continue;
+            }
+            let positions = rejected.iter().map(|&i| i - span.start);
+            let Some(texts) = event_texts(record.body, positions) else {
+                // Not expected (the body was decoded once already): the record fails as before.
+                continue;
+            };
+            for (i, text) in rejected.into_iter().zip(texts) {
+                let stage = if mapped_as[i] == Status::Rejected {
+                    Stage::Mapping
+                } else {
+                    Stage::Pinterest
+                };
+                let reason = results[i].reason.as_deref().unwrap_or("rejected");
+                out.records.push(index);
+                out.messages
+                    .push(Rejection::new(&text, reason, stage, source, now));
+            }
+        }
+        out
+    }
+}
+
+/// The JSON text of the body's events at `positions`: the body itself when it is one event (as received),
+/// else each element of its array, serialised again (the same JSON value; spacing and number notation may
+/// differ).
+fn event_texts(body: Option<&Json>, positions: impl Iterator<Item = usize>) -> Option<Vec<String>> {
+    let repaired = OnceCell::new();
+    let events = decode_body(body, &repaired).ok()?;
+    let text = repaired
+        .get()
+        .map(String::as_str)
+        .or_else(|| body.and_then(Json::as_str))?
+        .trim();
+    if !text.starts_with('[') {
+        return Some(vec![text.to_owned()]);
+    }
+    positions
+        .map(|position| serde_json::to_string(events.get(position)?).ok())
+        .collect()
+}
+
+/// Sends `rejections` to the rejected-events queue; whether each is there.
+async fn send_rejections(state: &State, outbox: &Outbox, stop: Instant) -> Vec<bool> {
+    match &state.rejected {
+        Some(queue) => queue.send(&outbox.messages, stop).await,
+        None => vec![false; outbox.messages.len()],
+    }
 }
 
 /// The record's message id, when it has a non-blank one.

@@ -93,6 +93,7 @@ struct State {
     script: VecDeque<Reply>,
     default: Option<Reply>,
     rejected_ids: HashSet<String>,
+    failed_ids: HashSet<String>,
     requests: Vec<Recorded>,
     schema_violations: Vec<String>,
     user_data_violations: Vec<String>,
@@ -185,6 +186,12 @@ impl FakePinterest {
     /// Any request holding an event with this `event_id` is answered 400 (before the script is consulted).
     pub fn reject_event_id(&self, event_id: &str) {
         self.lock().rejected_ids.insert(event_id.to_owned());
+    }
+
+    /// A request holding an event with this `event_id` is answered 200 with that event `failed` (Pinterest's
+    /// verdict on one bad event), the others processed (before the script is consulted).
+    pub fn fail_event_id(&self, event_id: &str) {
+        self.lock().failed_ids.insert(event_id.to_owned());
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -307,6 +314,14 @@ fn decide(state: &Mutex<State>, request: &Incoming<'_>) -> Answer {
         Reply::Status(400)
     } else if event_ids.iter().any(|id| state.rejected_ids.contains(id)) {
         Reply::Status(400)
+    } else if event_ids.iter().any(|id| state.failed_ids.contains(id)) {
+        let positions = event_ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| state.failed_ids.contains(*id))
+            .map(|(position, _)| position)
+            .collect();
+        Reply::FailEvents(positions)
     } else {
         match state.script.pop_front() {
             Some(reply) => reply,

@@ -161,6 +161,7 @@ pub fn state_like(template: &State, base_url: &str) -> State {
         sender: Sender::Pinterest(TokenProvider::Static(StaticToken(AccessToken::new(
             TOKEN.to_owned(),
         )))),
+        rejected: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! A real local Secrets Manager: `moto_server` on 127.0.0.1, started per test and killed on drop.
+//! A real local Secrets Manager and SQS: `moto_server` on 127.0.0.1, started per test and killed on drop.
 //!
 //! The SDK client gets its endpoint, region (us-east-1) and static test credentials explicitly, so nothing is
 //! read from the environment or the EC2 metadata service (`AWS_EC2_METADATA_DISABLED=true` is moot here).
@@ -89,6 +89,46 @@ impl Moto {
             .expect("create secret in moto");
     }
 
+    /// An SQS client pointed at this moto.
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        sqs_client_for(&self.endpoint)
+    }
+
+    /// Creates a standard queue; its URL.
+    pub async fn create_queue(&self, name: &str) -> String {
+        self.sqs()
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("create queue in moto")
+            .queue_url()
+            .expect("queue URL")
+            .to_owned()
+    }
+
+    /// Every message of the queue (received, with all their attributes, until the queue answers none).
+    pub async fn receive_all(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut messages = Vec::new();
+        loop {
+            let received = self
+                .sqs()
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .visibility_timeout(300)
+                .send()
+                .await
+                .expect("receive from moto");
+            let batch = received.messages();
+            if batch.is_empty() {
+                return messages;
+            }
+            messages.extend_from_slice(batch);
+        }
+    }
+
     /// Stores a new current version of the secret, as a rotation does.
     pub async fn rotate_secret(&self, name: &str, value: &str) {
         self.client()
@@ -117,6 +157,19 @@ pub fn client_for(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// An SQS client for `endpoint`.
+pub fn sqs_client_for(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }
 
 /// A Secrets Manager client whose endpoint refuses connections: a local port that the returned socket holds,
