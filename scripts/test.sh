@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test from a fresh clone: installs the pinned tools into .venv/,
-# lints the SAM template, checks formatting and clippy, runs all cargo tests (unit, golden,
-# property, CLI, delivery against a fake Pinterest, Secrets Manager on moto, end-to-end under
-# cargo-lambda's runtime emulator), then checks that `sam build` packages the function.
+# lints the SAM template, creates its stack in moto's CloudFormation (SAM translator),
+# checks formatting and clippy, runs all cargo tests (unit, golden, property, CLI, delivery
+# against a fake Pinterest, Secrets Manager on moto, end-to-end under cargo-lambda's runtime
+# emulator), then checks that `sam build` packages the function.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,9 @@ export XDG_CACHE_HOME="$PWD/target/cache"
 
 echo "[test] template lint"
 scripts/lint-template.sh
+
+echo "[test] template deployed: SAM translator, stack created in moto's CloudFormation"
+.venv/bin/python -B -m unittest discover -s tests/cloudformation
 
 echo "[test] cargo fmt --check"
 cargo fmt --check

@@ -1,7 +1,9 @@
 //! Structural checks of the SAM template (`template.yaml`) that cfn-lint cannot make:
-//! API key on the `/events` route, least-privilege secret access, partial batch responses,
-//! dead-letter queue and visibility timeout rules, the arm64 cargo-lambda build, and that
-//! the function only gets documented settings as environment variables.
+//! API key or IAM on the `/events` route, least-privilege role, partial batch responses,
+//! dead-letter and rejected-events queues, visibility timeout and call-budget tables,
+//! parameters that take only whole numbers in range, alarms on the function's own metrics,
+//! the arm64 cargo-lambda build, and that the function only gets documented settings as
+//! environment variables. What CloudFormation makes of it: tests/cloudformation/.
 //!
 //! SAM intrinsic short forms (`!Ref`, `!GetAtt`, `!Sub`, `!If`, `!FindInMap`, ...) parse as
 //! YAML tagged values; the long forms (`Ref:`, `Fn::GetAtt:`) are understood too.
@@ -27,8 +29,34 @@ const DOCUMENTED_SETTINGS: &[&str] = &[
     "PINTEREST_MAX_CONCURRENCY",
     "PINTEREST_MAX_BODY_BYTES",
     "PINTEREST_METRICS_NAMESPACE",
+    "PINTEREST_EVENT_TABLE",
+    "PINTEREST_CONSENT_CATEGORIES",
+    "PINTEREST_REJECTED_QUEUE_URL",
+    "PINTEREST_CALLS_PER_MINUTE",
     "AWS_LAMBDA_LOG_FORMAT",
 ];
+
+/// The whole-number parameters that take a range (String with an AllowedPattern: a Number
+/// parameter would take `12.5` or `010`), with the range each pattern must express.
+const NUMERIC_RANGES: &[(&str, u64, u64)] = &[
+    ("MaxEventAgeSeconds", 60, 604_800),
+    ("TokenTtlSeconds", 1, 86_400),
+    ("MaxBodyBytes", 1024, 6_291_456),
+    ("MaxRequestsInFlight", 1, 64),
+    ("BatchSize", 1, 10_000),
+    ("BatchingWindowSeconds", 0, 30),
+    ("MaxReceiveCount", 5, 1000),
+    ("FunctionMemorySize", 128, 10_240),
+    ("ApiRateLimit", 1, 10_000),
+    ("ApiBurstLimit", 1, 5000),
+    ("QueueAgeAlarmSeconds", 60, 86_400),
+];
+
+/// Pinterest's calls per minute per ad account, shared by all the function's instances.
+const ACCOUNT_CALLS_PER_MINUTE: u64 = 5000;
+
+/// The function's EMF metric for Pinterest calls refused with 401 (after the token re-read) or 403.
+const AUTH_FAILURES_METRIC: &str = "AuthFailures";
 
 fn template() -> Value {
     serde_norway::from_str(TEMPLATE).unwrap_or_else(|e| panic!("template.yaml does not parse: {e}"))
@@ -177,12 +205,15 @@ fn parameter_values(t: &Value, name: &str) -> Vec<f64> {
 }
 
 /// The smallest value a numeric setting can take: a literal, or a parameter's smallest
-/// allowed value (AllowedValues, else MinValue, else Default).
+/// allowed value (AllowedValues, else its range in NUMERIC_RANGES, else MinValue, else Default).
 fn minimum(t: &Value, v: &Value) -> f64 {
     if let Some(n) = as_f64(v) {
         return n;
     }
     let name = ref_target(v).unwrap_or_else(|| panic!("expected a number or !Ref, got {v:?}"));
+    if let Some((_, min, _)) = NUMERIC_RANGES.iter().find(|(n, _, _)| *n == name) {
+        return *min as f64;
+    }
     let p = parameter(t, name).unwrap_or_else(|| panic!("parameter `{name}` is not declared"));
     if let Some(Value::Sequence(allowed)) = get(p, "AllowedValues") {
         return allowed
@@ -262,7 +293,7 @@ fn template_parses_with_intrinsic_tags() {
     let sub = sub.as_str().expect("!Sub takes a string here");
     assert!(sub.starts_with("https://${"), "{sub}");
     assert!(
-        sub.contains(".execute-api.${AWS::Region}.amazonaws.com/"),
+        sub.contains(".execute-api.${AWS::Region}.${AWS::URLSuffix}/"),
         "{sub}"
     );
     assert!(sub.ends_with("/events"), "{sub}");
@@ -301,53 +332,262 @@ fn function_logs_to_a_log_group_with_retention() {
     assert!(minimum(&t, at(group, "Properties.RetentionInDays")) >= 1.0);
 }
 
+/// A template value as text: a literal, or `!Ref Param` (from `given`, else the parameter's Default).
+fn scalar(t: &Value, v: &Value, given: &BTreeMap<&str, &str>) -> String {
+    if let Some(name) = ref_target(v) {
+        if let Some(value) = given.get(name) {
+            return (*value).to_owned();
+        }
+        let default = parameter(t, name)
+            .and_then(|p| get(p, "Default"))
+            .unwrap_or_else(|| panic!("`!Ref {name}` has no value and no Default"));
+        return scalar(t, default, given);
+    }
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+/// Whether a condition function holds for the given parameter values.
+fn truth(t: &Value, v: &Value, given: &BTreeMap<&str, &str>) -> bool {
+    let (name, args) = intrinsic(v).unwrap_or_else(|| panic!("not a condition: {v:?}"));
+    let list = || args.as_sequence().expect("a condition takes a list");
+    match name.as_str() {
+        "Equals" => scalar(t, &list()[0], given) == scalar(t, &list()[1], given),
+        "Not" => !truth(t, &list()[0], given),
+        "And" => list().iter().all(|c| truth(t, c, given)),
+        "Or" => list().iter().any(|c| truth(t, c, given)),
+        "Condition" => condition_holds(t, args.as_str().expect("a condition name"), given),
+        other => panic!("unexpected condition function {other}"),
+    }
+}
+
+/// Whether the template's named condition holds for the given parameter values (defaults otherwise).
+fn condition_holds(t: &Value, name: &str, given: &BTreeMap<&str, &str>) -> bool {
+    let condition = get(at(t, "Conditions"), name)
+        .unwrap_or_else(|| panic!("condition `{name}` is not declared"));
+    truth(t, condition, given)
+}
+
+/// `!If [condition, a, b]` resolved for the given parameter values; anything else as it is.
+fn pick<'a>(t: &Value, v: &'a Value, given: &BTreeMap<&str, &str>) -> &'a Value {
+    match intrinsic(v) {
+        Some((name, args)) if name == "If" => {
+            let args = args.as_sequence().expect("!If takes a list");
+            let condition = args[0].as_str().expect("!If names a condition");
+            pick(
+                t,
+                if condition_holds(t, condition, given) {
+                    &args[1]
+                } else {
+                    &args[2]
+                },
+                given,
+            )
+        }
+        _ => v,
+    }
+}
+
+/// The one resource of a type: (logical id, resource).
+fn only_resource_of_type<'a>(t: &'a Value, ty: &str) -> (&'a str, &'a Value) {
+    let found = resources_of_type(t, ty);
+    assert_eq!(found.len(), 1, "expected exactly one {ty}");
+    found[0]
+}
+
+/// The text of a `!Sub` with a string (or `!Sub [string, names]`).
+fn sub_text(v: &Value) -> &str {
+    let (name, args) = intrinsic(v).unwrap_or_else(|| panic!("expected !Sub, got {v:?}"));
+    assert_eq!(name, "Sub");
+    match args {
+        Value::Sequence(parts) => parts[0].as_str(),
+        other => other.as_str(),
+    }
+    .expect("!Sub takes a string")
+}
+
+/// The parameter's AllowedValues, as text.
+fn allowed_values<'a>(t: &'a Value, name: &str) -> Vec<&'a str> {
+    let p = parameter(t, name).unwrap_or_else(|| panic!("parameter `{name}` is not declared"));
+    at(p, "AllowedValues")
+        .as_sequence()
+        .expect("AllowedValues is a list")
+        .iter()
+        .map(|v| v.as_str().expect("AllowedValues are strings"))
+        .collect()
+}
+
+/// ApiAuth ApiKey: the method requires a key, and the key, a usage plan on the stage and their link exist.
+/// ApiAuth Iam: the method requires SigV4 and no key exists. Either way the stage serves a deployment made
+/// for that choice, and the function may be invoked for the stage's /events only.
 #[test]
 fn events_route_requires_an_api_key_or_iam() {
     let t = template();
-    let apis = events_of_type(&t, "Api");
-    let routes: Vec<_> = apis
-        .iter()
-        .filter(|(_, e)| str_at(e, "Properties.Path") == "/events")
-        .collect();
-    assert_eq!(routes.len(), 1, "one Api event for /events");
-    // ANY: other methods reach the function, which answers them 405 (SPEC §2), rather than API Gateway's 403.
+    assert!(
+        events_of_type(&t, "Api").is_empty(),
+        "the REST API is written out, its auth depending on ApiAuth"
+    );
+    let choices = allowed_values(&t, "ApiAuth");
+    assert_eq!(choices, ["ApiKey", "Iam"]);
     assert_eq!(
-        str_at(routes[0].1, "Properties.Method").to_ascii_lowercase(),
-        "any"
+        str_at(parameter(&t, "ApiAuth").expect("ApiAuth"), "Default"),
+        "ApiKey",
+        "Commanders Act's HTTP destination can send a key header, not SigV4"
     );
-    let (_, event) = routes[0];
-    let api_id = ref_target(at(event, "Properties.RestApiId")).expect("RestApiId is a !Ref");
-    let api = resource(&t, api_id);
-    assert_eq!(str_at(api, "Type"), "AWS::Serverless::Api");
 
-    let event_auth = get(at(event, "Properties"), "Auth");
-    let api_auth = get(at(api, "Properties"), "Auth");
-    let flag = |auth: Option<&Value>, key: &str| auth.and_then(|a| get(a, key)).cloned();
-    let api_key = flag(event_auth, "ApiKeyRequired")
-        .or_else(|| flag(api_auth, "ApiKeyRequired"))
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    let iam = flag(event_auth, "Authorizer")
-        .or_else(|| flag(api_auth, "DefaultAuthorizer"))
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .is_some_and(|a| a == "AWS_IAM");
-    assert!(api_key || iam, "POST /events needs an API key or IAM auth");
-    assert_ne!(
-        flag(event_auth, "Authorizer")
-            .as_ref()
-            .and_then(Value::as_str),
-        Some("NONE"),
-        "the event must not switch auth off"
+    let (_, method) = only_resource_of_type(&t, "AWS::ApiGateway::Method");
+    let props = at(method, "Properties");
+    // ANY: other methods reach the function, which answers them 405, rather than API Gateway's 403.
+    assert_eq!(str_at(props, "HttpMethod"), "ANY");
+    let route = resource(
+        &t,
+        ref_target(at(props, "ResourceId")).expect("ResourceId: !Ref"),
     );
-    if api_key && !iam {
-        // Without a usage plan no key exists and no request can get through.
-        let plan = api_auth
-            .map(|a| str_at(a, "UsagePlan.CreateUsagePlan"))
-            .expect("the API creates a usage plan for its key");
-        assert!(
-            matches!(plan, "PER_API" | "SHARED"),
-            "CreateUsagePlan: {plan}"
-        );
+    assert_eq!(str_at(route, "Type"), "AWS::ApiGateway::Resource");
+    assert_eq!(str_at(route, "Properties.PathPart"), "events");
+    let api_id = ref_target(at(props, "RestApiId")).expect("RestApiId: !Ref");
+    assert_eq!(
+        getatt_target(at(route, "Properties.ParentId")),
+        Some((api_id.to_owned(), "RootResourceId".to_owned())),
+        "/events sits at the API's root"
+    );
+    assert_eq!(
+        str_at(resource(&t, api_id), "Type"),
+        "AWS::ApiGateway::RestApi"
+    );
+    assert_eq!(str_at(props, "Integration.Type"), "AWS_PROXY");
+    let (function_id, _) = function(&t);
+    let uri = sub_text(at(props, "Integration.Uri"));
+    assert!(
+        uri.contains(&format!("/functions/${{{function_id}.Arn}}/invocations")),
+        "{uri}"
+    );
+
+    let (stage_id, stage) = only_resource_of_type(&t, "AWS::ApiGateway::Stage");
+    assert_eq!(ref_target(at(stage, "Properties.RestApiId")), Some(api_id));
+    for choice in &choices {
+        let given = BTreeMap::from([("ApiAuth", *choice)]);
+        let authorization = pick(&t, at(props, "AuthorizationType"), &given).as_str();
+        let key_required = pick(&t, at(props, "ApiKeyRequired"), &given).as_bool();
+        let expected = match *choice {
+            "ApiKey" => (Some("NONE"), Some(true)),
+            _ => (Some("AWS_IAM"), Some(false)),
+        };
+        assert_eq!((authorization, key_required), expected, "ApiAuth {choice}");
+        // Without a usage plan that admits the key, no request gets through.
+        for ty in [
+            "AWS::ApiGateway::ApiKey",
+            "AWS::ApiGateway::UsagePlan",
+            "AWS::ApiGateway::UsagePlanKey",
+        ] {
+            let (_, made) = only_resource_of_type(&t, ty);
+            let condition = str_at(made, "Condition");
+            assert_eq!(
+                condition_holds(&t, condition, &given),
+                key_required == Some(true),
+                "{ty} with ApiAuth {choice}"
+            );
+        }
+        let deployment = ref_target(pick(&t, at(stage, "Properties.DeploymentId"), &given))
+            .expect("DeploymentId: !Ref");
+        let deployment = resource(&t, deployment);
+        assert_eq!(str_at(deployment, "Type"), "AWS::ApiGateway::Deployment");
+        assert!(condition_holds(&t, str_at(deployment, "Condition"), &given));
+        assert_eq!(str_at(deployment, "DependsOn"), method_id(&t));
+    }
+    let (_, plan) = only_resource_of_type(&t, "AWS::ApiGateway::UsagePlan");
+    let stages = at(plan, "Properties.ApiStages")
+        .as_sequence()
+        .expect("a list");
+    assert_eq!(stages.len(), 1);
+    assert_eq!(ref_target(at(&stages[0], "ApiId")), Some(api_id));
+    assert_eq!(ref_target(at(&stages[0], "Stage")), Some(stage_id));
+
+    let (_, permission) = only_resource_of_type(&t, "AWS::Lambda::Permission");
+    let permission = at(permission, "Properties");
+    assert_eq!(
+        ref_target(at(permission, "FunctionName")),
+        Some(function_id)
+    );
+    assert_eq!(str_at(permission, "Principal"), "apigateway.amazonaws.com");
+    let source = sub_text(at(permission, "SourceArn"));
+    assert!(
+        source.ends_with(&format!(":${{{api_id}}}/${{ApiStageName}}/*/events")),
+        "{source}"
+    );
+}
+
+fn method_id(t: &Value) -> &str {
+    only_resource_of_type(t, "AWS::ApiGateway::Method").0
+}
+
+/// Every request leaves one JSON line (no body, no key) in a log group with a retention; API Gateway's own
+/// execution logs stay off, and the account's logging role, when the stack sets it, is kept and set first.
+#[test]
+fn api_stage_writes_json_access_logs_to_a_log_group_with_retention() {
+    let t = template();
+    let (_, stage) = only_resource_of_type(&t, "AWS::ApiGateway::Stage");
+    let props = at(stage, "Properties");
+    let (group, attribute) =
+        getatt_target(at(props, "AccessLogSetting.DestinationArn")).expect("!GetAtt group.Arn");
+    assert_eq!(attribute, "Arn");
+    let group = resource(&t, &group);
+    assert_eq!(str_at(group, "Type"), "AWS::Logs::LogGroup");
+    assert!(minimum(&t, at(group, "Properties.RetentionInDays")) >= 1.0);
+    let format: serde_json::Value =
+        serde_json::from_str(str_at(props, "AccessLogSetting.Format")).expect("a JSON format");
+    let fields = format.as_object().expect("a JSON object");
+    assert_eq!(fields["requestId"], "$context.requestId");
+    assert_eq!(fields["status"], "$context.status");
+    assert!(
+        fields
+            .values()
+            .all(|v| v.as_str().is_some_and(|v| v.starts_with("$context."))),
+        "only $context variables: {fields:?}"
+    );
+    assert!(
+        !fields
+            .keys()
+            .any(|k| k.contains("apiKey") && !k.ends_with("Id")),
+        "the key's id, never the key"
+    );
+    let settings = at(props, "MethodSettings").as_sequence().expect("a list");
+    assert_eq!(settings.len(), 1);
+    assert_eq!(at(&settings[0], "DataTraceEnabled").as_bool(), Some(false));
+    assert_eq!(str_at(&settings[0], "LoggingLevel"), "OFF");
+    assert_eq!(
+        ref_target(at(&settings[0], "ThrottlingRateLimit")),
+        Some("ApiRateLimit")
+    );
+    assert_eq!(
+        ref_target(at(&settings[0], "ThrottlingBurstLimit")),
+        Some("ApiBurstLimit")
+    );
+
+    assert_eq!(
+        allowed_values(&t, "ApiGatewayLogsRole"),
+        ["Create", "Existing"]
+    );
+    let (account_id, account) = only_resource_of_type(&t, "AWS::ApiGateway::Account");
+    let (role_id, _) = getatt_target(at(account, "Properties.CloudWatchRoleArn"))
+        .expect("CloudWatchRoleArn: !GetAtt role.Arn");
+    for id in [account_id, role_id.as_str()] {
+        let r = resource(&t, id);
+        assert_eq!(str_at(r, "DeletionPolicy"), "Retain", "{id}");
+        assert_eq!(str_at(r, "UpdateReplacePolicy"), "Retain", "{id}");
+        for (choice, created) in [("Create", true), ("Existing", false)] {
+            let given = BTreeMap::from([("ApiGatewayLogsRole", choice)]);
+            assert_eq!(condition_holds(&t, str_at(r, "Condition"), &given), created);
+            // Naming the account setting orders the stage after it.
+            let description = pick(&t, at(props, "Description"), &given);
+            let names_account = intrinsic(description)
+                .is_some_and(|_| sub_text(description).contains(&format!("${{{account_id}}}")));
+            assert_eq!(names_account, created, "stage description with {choice}");
+        }
     }
 }
 
@@ -422,6 +662,8 @@ fn function_role_grants_each_permission_on_its_one_resource() {
         ref_target(at(env, "PINTEREST_TOKEN_SECRET_ID")).expect("the secret is a !Ref");
     let log_group =
         ref_target(at(props, "LoggingConfig.LogGroup")).expect("the log group is a !Ref");
+    let rejected_queue = ref_target(at(env, "PINTEREST_REJECTED_QUEUE_URL"))
+        .expect("the rejected-events queue is a !Ref");
 
     let statements = role_statements(role);
     let mut granted = Vec::new();
@@ -465,6 +707,12 @@ fn function_role_grants_each_permission_on_its_one_resource() {
             ],
             format!("{queue_id}.Arn"),
         ),
+        // SendMessageBatch is authorised by sqs:SendMessage.
+        (
+            None,
+            vec!["sqs:SendMessage".to_owned()],
+            format!("{rejected_queue}.Arn"),
+        ),
         (
             None,
             vec!["secretsmanager:GetSecretValue".to_owned()],
@@ -477,7 +725,7 @@ fn function_role_grants_each_permission_on_its_one_resource() {
         ),
     ];
     assert_eq!(granted, expected);
-    // The key decrypts only for Secrets Manager.
+    // The key decrypts only for Secrets Manager, and only this secret (Secrets Manager's encryption context).
     let kms = statements
         .iter()
         .find(|(condition, _)| condition.is_some())
@@ -490,6 +738,11 @@ fn function_role_grants_each_permission_on_its_one_resource() {
         service.as_str(),
         Some("secretsmanager.${AWS::Region}.amazonaws.com")
     );
+    assert_eq!(
+        ref_target(at(via, "kms:EncryptionContext:SecretARN")),
+        Some(secret_ref)
+    );
+    assert_eq!(via.as_mapping().map(Mapping::len), Some(2));
 
     // An existing secret passed in: its full ARN, never a pattern.
     let pattern = str_at(
@@ -665,12 +918,17 @@ fn outputs_cover_queue_api_and_function() {
         "QueueUrl",
         "QueueArn",
         "DeadLetterQueueUrl",
+        "RejectedQueueUrl",
         "ApiUrl",
+        "ApiInvokeArn",
         "ApiKeyId",
+        "ApiAccessLogGroupName",
         "FunctionName",
     ] {
         assert!(get(outputs, key).is_some(), "output {key} is missing");
     }
+    // The key exists only with ApiAuth ApiKey.
+    assert_eq!(str_at(outputs, "ApiKeyId.Condition"), "UseApiKeyAuth");
 }
 
 /// The template accepts no metrics namespace the function would refuse at start-up (CloudFormation patterns are
@@ -806,7 +1064,464 @@ fn api_alarm_watches_the_functions_own_metrics() {
     }
     watched.sort();
     assert_eq!(watched, ["EventsFailed", "EventsRejected"]);
-    let (actions, _) =
-        intrinsic(at(alarm, "AlarmActions")).expect("AlarmActions: !If [HasAlarmTopic, ...]");
-    assert_eq!(actions, "If", "notifies the optional topic");
+}
+
+/// The rejected-events queue: encrypted, 14 days, a reader's 5 minutes per message, kept when the stack goes,
+/// never a dead-letter queue; the function finds it in PINTEREST_REJECTED_QUEUE_URL. The dead-letter queue
+/// is kept too, and only the events queue may redrive to it (named by the same expression as the queue).
+#[test]
+fn rejected_and_dead_letter_queues_are_kept_and_closed_to_other_queues() {
+    let t = template();
+    let (_, f) = function(&t);
+    let rejected_id = ref_target(at(
+        f,
+        "Properties.Environment.Variables.PINTEREST_REJECTED_QUEUE_URL",
+    ))
+    .expect("PINTEREST_REJECTED_QUEUE_URL: !Ref queue");
+    let rejected = resource(&t, rejected_id);
+    assert_eq!(str_at(rejected, "Type"), "AWS::SQS::Queue");
+    let props = at(rejected, "Properties");
+    assert_eq!(at(props, "SqsManagedSseEnabled").as_bool(), Some(true));
+    assert_eq!(
+        as_f64(at(props, "MessageRetentionPeriod")),
+        Some(1_209_600.0)
+    );
+    let visibility = as_f64(at(props, "VisibilityTimeout")).expect("a number");
+    assert!((60.0..=900.0).contains(&visibility), "{visibility}");
+    assert!(
+        get(props, "RedrivePolicy").is_none(),
+        "nothing leaves it by itself"
+    );
+    assert_eq!(
+        str_at(props, "RedriveAllowPolicy.redrivePermission"),
+        "denyAll"
+    );
+
+    let (_, e) = events_of_type(&t, "SQS")[0];
+    let (queue_id, _) = getatt_target(at(e, "Properties.Queue")).expect("!GetAtt");
+    let queue = resource(&t, &queue_id);
+    let (dlq_id, _) =
+        getatt_target(at(queue, "Properties.RedrivePolicy.deadLetterTargetArn")).expect("!GetAtt");
+    for id in [queue_id.as_str(), dlq_id.as_str(), rejected_id] {
+        let r = resource(&t, id);
+        assert_eq!(str_at(r, "DeletionPolicy"), "Retain", "{id}");
+        assert_eq!(str_at(r, "UpdateReplacePolicy"), "Retain", "{id}");
+    }
+    let allow = at(resource(&t, &dlq_id), "Properties.RedriveAllowPolicy");
+    assert_eq!(str_at(allow, "redrivePermission"), "byQueue");
+    let sources = at(allow, "sourceQueueArns").as_sequence().expect("a list");
+    assert_eq!(sources.len(), 1);
+    let (name, source) = intrinsic(&sources[0]).expect("!Sub [arn, names]");
+    assert_eq!(name, "Sub");
+    let source = source.as_sequence().expect("!Sub [arn, names]");
+    let (name, queue_name) = intrinsic(at(queue, "Properties.QueueName")).expect("!Sub");
+    assert_eq!(name, "Sub");
+    let queue_name = queue_name.as_sequence().expect("!Sub [name, names]");
+    let queue_name_text = queue_name[0].as_str().expect("text");
+    assert_eq!(
+        source[0].as_str(),
+        Some(
+            format!(
+                "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{queue_name_text}"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(source[1], queue_name[1], "the same names in both");
+    // The stack's id makes the name unique and known before the queue exists.
+    let mut named = Vec::new();
+    strings(&queue_name[1], &mut named);
+    assert!(named.contains(&"AWS::StackId".to_owned()), "{named:?}");
+}
+
+/// Each SQS-driven instance may send the account's limit divided by the event source's maximum concurrency
+/// (rounded down), so that all of them together stay under it; the table covers exactly the allowed values.
+#[test]
+fn calls_per_minute_split_the_account_limit_between_instances() {
+    let t = template();
+    let (_, f) = function(&t);
+    let budget = at(
+        f,
+        "Properties.Environment.Variables.PINTEREST_CALLS_PER_MINUTE",
+    );
+    let (name, args) = intrinsic(budget).expect("!FindInMap");
+    assert_eq!(name, "FindInMap");
+    let args = args.as_sequence().expect("a list");
+    let map = args[0].as_str().expect("a mapping name");
+    let (_, e) = events_of_type(&t, "SQS")[0];
+    let concurrency = ref_target(at(e, "Properties.ScalingConfig.MaximumConcurrency"))
+        .expect("MaximumConcurrency: !Ref");
+    assert_eq!(ref_target(&args[1]), Some(concurrency));
+    let field = args[2].as_str().expect("a field name");
+    let table = get(at(&t, "Mappings"), map)
+        .and_then(Value::as_mapping)
+        .expect("the mapping");
+    let keys: Vec<&str> = table.keys().filter_map(Value::as_str).collect();
+    assert_eq!(keys, allowed_values(&t, concurrency));
+    assert!(keys.contains(&"20"), "today's default");
+    for (key, row) in table {
+        let instances: u64 = key
+            .as_str()
+            .and_then(|k| k.parse().ok())
+            .expect("numeric key");
+        assert!(
+            (2..=1000).contains(&instances),
+            "Lambda's MaximumConcurrency range"
+        );
+        let calls = get(row, field).and_then(Value::as_u64).expect("a number");
+        assert_eq!(
+            calls,
+            ACCOUNT_CALLS_PER_MINUTE / instances,
+            "{instances} instances"
+        );
+        assert!(calls >= 1);
+    }
+}
+
+/// Every whole-number parameter is a String whose pattern takes exactly the integers of its range, written
+/// without sign, decimals, exponent, spaces or a leading zero (a Number parameter would take 12.5 or 010).
+#[test]
+fn numeric_parameters_take_only_whole_numbers_in_range() {
+    let t = template();
+    let parameters = at(&t, "Parameters").as_mapping().expect("a mapping");
+    for (name, p) in parameters {
+        let name = name.as_str().expect("names are strings");
+        assert_ne!(
+            str_at(p, "Type"),
+            "Number",
+            "{name}: a Number takes 12.5 and 010"
+        );
+        let numeric_default = get(p, "Default")
+            .and_then(Value::as_str)
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+        if !numeric_default {
+            continue;
+        }
+        if let Some(Value::Sequence(allowed)) = get(p, "AllowedValues") {
+            for v in allowed {
+                let v = v
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name}: AllowedValues are strings"));
+                assert!(
+                    v.bytes().all(|b| b.is_ascii_digit()) && (v == "0" || !v.starts_with('0')),
+                    "{name}: {v}"
+                );
+            }
+            continue;
+        }
+        assert!(
+            NUMERIC_RANGES.iter().any(|(n, _, _)| *n == name),
+            "{name} takes numbers: add its range to NUMERIC_RANGES"
+        );
+    }
+    for &(name, min, max) in NUMERIC_RANGES {
+        let p = parameter(&t, name).unwrap_or_else(|| panic!("{name} is not declared"));
+        assert_eq!(str_at(p, "Type"), "String", "{name}");
+        let schema = serde_json::json!({"type": "string", "pattern": str_at(p, "AllowedPattern")});
+        let validator = jsonschema::validator_for(&schema).expect("the pattern compiles");
+        let takes = |v: &str| validator.is_valid(&serde_json::json!(v));
+        let default: u64 = str_at(p, "Default").parse().expect("a numeric default");
+        assert!((min..=max).contains(&default), "{name} default {default}");
+        // Every number up to 100 000 of the range and around its ends, then a stride through the rest.
+        let stride = ((max - min) / 20_000).max(1);
+        let candidates = (min.saturating_sub(1000)..=(min + 100_000).min(max + 1000))
+            .chain(max.saturating_sub(1000)..=max + 1000)
+            .chain((min..=max).step_by(stride as usize))
+            .chain((1..=7).map(|digits| 10u64.pow(digits)));
+        for n in candidates {
+            assert_eq!(
+                takes(&n.to_string()),
+                (min..=max).contains(&n),
+                "{name} and {n}"
+            );
+        }
+        for refused in [
+            "12.5".to_owned(),
+            "010".to_owned(),
+            format!("0{min}"),
+            format!("{min}.0"),
+            format!("-{min}"),
+            format!("+{min}"),
+            format!(" {min}"),
+            format!("{min} "),
+            "1e3".to_owned(),
+            "0x10".to_owned(),
+            String::new(),
+        ] {
+            assert!(!takes(&refused), "{name} must refuse {refused:?}");
+        }
+    }
+}
+
+/// The event-name table and the consent gate reach the function as its settings, with values it accepts.
+#[test]
+fn event_table_and_consent_categories_are_settings() {
+    let t = template();
+    let (_, f) = function(&t);
+    let vars = at(f, "Properties.Environment.Variables");
+    assert_eq!(
+        ref_target(at(vars, "PINTEREST_EVENT_TABLE")),
+        Some("EventTable")
+    );
+    assert_eq!(allowed_values(&t, "EventTable"), ["classic", "current"]);
+    assert_eq!(
+        str_at(parameter(&t, "EventTable").expect("EventTable"), "Default"),
+        "classic"
+    );
+    // Empty: no gate, and no variable.
+    let consent = at(vars, "PINTEREST_CONSENT_CATEGORIES");
+    for (value, set) in [("", false), ("3,5", true)] {
+        let given = BTreeMap::from([("ConsentCategories", value)]);
+        let chosen = pick(&t, consent, &given);
+        match set {
+            true => assert_eq!(ref_target(chosen), Some("ConsentCategories")),
+            false => assert_eq!(ref_target(chosen), Some("AWS::NoValue")),
+        }
+    }
+    let p = parameter(&t, "ConsentCategories").expect("ConsentCategories");
+    assert_eq!(str_at(p, "Default"), "");
+    let schema = serde_json::json!({"type": "string", "pattern": str_at(p, "AllowedPattern")});
+    let validator = jsonschema::validator_for(&schema).expect("the pattern compiles");
+    for ok in ["", "3", "3,5", "1,2,10,42"] {
+        assert!(validator.is_valid(&serde_json::json!(ok)), "{ok:?}");
+    }
+    for bad in ["3,", ",3", "3,,5", " 3", "3, 5", "a", "3;5", "-1", "3.5"] {
+        assert!(!validator.is_valid(&serde_json::json!(bad)), "{bad:?}");
+    }
+}
+
+/// A value as text: `!Ref X`, `!GetAtt X.Attr`, `!Sub text`, or the literal.
+fn describe(v: &Value) -> String {
+    if let Some(target) = ref_target(v) {
+        return format!("!Ref {target}");
+    }
+    if let Some((id, attribute)) = getatt_target(v) {
+        return format!("!GetAtt {id}.{attribute}");
+    }
+    if intrinsic(v).is_some() {
+        return format!("!Sub {}", sub_text(v));
+    }
+    v.as_str().expect("a string").to_owned()
+}
+
+/// A metric an alarm watches: namespace, metric name, and the (name, value) of each dimension.
+type Watched = (String, String, Vec<(String, String)>);
+
+/// The metrics an alarm watches: (namespace, metric name, dimensions) of each MetricStat, or of the alarm itself.
+fn watched_metrics(alarm: &Value) -> Vec<Watched> {
+    let dims = |metric: &Value| -> Vec<(String, String)> {
+        at(metric, "Dimensions")
+            .as_sequence()
+            .expect("Dimensions is a list")
+            .iter()
+            .map(|d| (str_at(d, "Name").to_owned(), describe(at(d, "Value"))))
+            .collect()
+    };
+    let namespace = |metric: &Value| describe(at(metric, "Namespace"));
+    let props = at(alarm, "Properties");
+    match get(props, "Metrics") {
+        None => vec![(
+            namespace(props),
+            str_at(props, "MetricName").to_owned(),
+            dims(props),
+        )],
+        Some(queries) => queries
+            .as_sequence()
+            .expect("Metrics is a list")
+            .iter()
+            .filter_map(|q| get(q, "MetricStat"))
+            .map(|stat| {
+                let metric = at(stat, "Metric");
+                (
+                    namespace(metric),
+                    str_at(metric, "MetricName").to_owned(),
+                    dims(metric),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The alarms watch what matters, notify AlarmEmail's topic and AlarmTopicArn (whichever are set) when they
+/// fire and when they clear, and the function's own metrics have the names, namespace and `Trigger` values
+/// the function uses.
+#[test]
+fn alarms_watch_what_matters_and_notify_whichever_target_is_set() {
+    let t = template();
+    let (function_id, _) = function(&t);
+    let (_, e) = events_of_type(&t, "SQS")[0];
+    let (queue_id, _) = getatt_target(at(e, "Properties.Queue")).expect("!GetAtt");
+    let queue = resource(&t, &queue_id);
+    let (dlq_id, _) =
+        getatt_target(at(queue, "Properties.RedrivePolicy.deadLetterTargetArn")).expect("!GetAtt");
+    let (_, f) = function(&t);
+    let rejected_id = ref_target(at(
+        f,
+        "Properties.Environment.Variables.PINTEREST_REJECTED_QUEUE_URL",
+    ))
+    .expect("!Ref");
+    let (stage_id, _) = only_resource_of_type(&t, "AWS::ApiGateway::Stage");
+    let (_, api) = only_resource_of_type(&t, "AWS::ApiGateway::RestApi");
+    let api_name = format!("!Sub {}", sub_text(at(api, "Properties.Name")));
+    let ns = "!Ref MetricsNamespace".to_owned();
+    let one = |name: &str, value: String| vec![(name.to_owned(), value)];
+    let trigger = |value: &str| one("Trigger", value.to_owned());
+    let expected: BTreeMap<&str, Vec<Watched>> = BTreeMap::from([
+        (
+            "FunctionErrorsAlarm",
+            vec![(
+                "AWS/Lambda".into(),
+                "Errors".into(),
+                one("FunctionName", format!("!Ref {function_id}")),
+            )],
+        ),
+        (
+            "FunctionThrottlesAlarm",
+            vec![(
+                "AWS/Lambda".into(),
+                "Throttles".into(),
+                one("FunctionName", format!("!Ref {function_id}")),
+            )],
+        ),
+        (
+            "QueueBacklogAlarm",
+            vec![(
+                "AWS/SQS".into(),
+                "ApproximateAgeOfOldestMessage".into(),
+                one("QueueName", format!("!GetAtt {queue_id}.QueueName")),
+            )],
+        ),
+        (
+            "DeadLetterQueueAlarm",
+            vec![(
+                "AWS/SQS".into(),
+                "ApproximateNumberOfMessagesVisible".into(),
+                one("QueueName", format!("!GetAtt {dlq_id}.QueueName")),
+            )],
+        ),
+        (
+            "RejectedQueueAlarm",
+            vec![(
+                "AWS/SQS".into(),
+                "ApproximateNumberOfMessagesVisible".into(),
+                one("QueueName", format!("!GetAtt {rejected_id}.QueueName")),
+            )],
+        ),
+        (
+            "ApiServerErrorsAlarm",
+            vec![(
+                "AWS/ApiGateway".into(),
+                "5XXError".into(),
+                vec![
+                    ("ApiName".into(), api_name),
+                    ("Stage".into(), format!("!Ref {stage_id}")),
+                ],
+            )],
+        ),
+        (
+            "AuthFailuresAlarm",
+            vec![
+                (ns.clone(), AUTH_FAILURES_METRIC.into(), trigger("sqs")),
+                (ns.clone(), AUTH_FAILURES_METRIC.into(), trigger("rest_api")),
+            ],
+        ),
+        (
+            "ApiEventsNotDeliveredAlarm",
+            vec![
+                (ns.clone(), "EventsRejected".into(), trigger("rest_api")),
+                (ns.clone(), "EventsFailed".into(), trigger("rest_api")),
+            ],
+        ),
+    ]);
+    let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
+    let names: Vec<&str> = alarms.iter().map(|(id, _)| *id).collect();
+    let wanted: Vec<&str> = expected.keys().copied().collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, wanted);
+
+    // The function's own metrics: names it emits, values of `Trigger` it uses.
+    let emitted = pinterest_destination::summary::Counters::default().emf(
+        "Ns",
+        "sqs",
+        1_700_000_000_000,
+        1,
+        "INFO",
+    );
+    for (id, alarm) in &alarms {
+        let watched = watched_metrics(alarm);
+        assert_eq!(watched, expected[id], "{id}");
+        for (namespace, metric, dimensions) in &watched {
+            if namespace == &ns && metric != AUTH_FAILURES_METRIC {
+                assert!(
+                    emitted[metric.as_str()].is_u64(),
+                    "{metric} is not a metric the function emits"
+                );
+                assert_eq!(dimensions[0].0, "Trigger");
+            }
+        }
+        let props = at(alarm, "Properties");
+        assert_eq!(
+            str_at(props, "ComparisonOperator"),
+            "GreaterThanThreshold",
+            "{id}"
+        );
+        assert_eq!(str_at(props, "TreatMissingData"), "notBreaching", "{id}");
+        // Both targets, each when set, on alarm and on recovery.
+        for key in ["AlarmActions", "OKActions"] {
+            let targets = at(props, key)
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{id}: {key} is a list"));
+            for (email, topic) in [
+                ("", ""),
+                ("ops@example.com", ""),
+                ("", "arn:aws:sns:us-east-1:123456789012:ops"),
+                ("ops@example.com", "arn:aws:sns:us-east-1:123456789012:ops"),
+            ] {
+                let given = BTreeMap::from([("AlarmEmail", email), ("AlarmTopicArn", topic)]);
+                let chosen: Vec<Option<&str>> = targets
+                    .iter()
+                    .map(|v| ref_target(pick(&t, v, &given)))
+                    .filter(|r| *r != Some("AWS::NoValue"))
+                    .collect();
+                let mut want = Vec::new();
+                if !email.is_empty() {
+                    want.push(Some("AlarmEmailTopic"));
+                }
+                if !topic.is_empty() {
+                    want.push(Some("AlarmTopicArn"));
+                }
+                assert_eq!(chosen, want, "{id} {key} with {given:?}");
+            }
+        }
+    }
+    for id in ["AlarmEmailTopic", "AlarmEmailSubscription"] {
+        assert_eq!(str_at(resource(&t, id), "Condition"), "HasAlarmEmail");
+    }
+    let subscription = at(resource(&t, "AlarmEmailSubscription"), "Properties");
+    assert_eq!(str_at(subscription, "Protocol"), "email");
+    assert_eq!(
+        ref_target(at(subscription, "TopicArn")),
+        Some("AlarmEmailTopic")
+    );
+    assert_eq!(ref_target(at(subscription, "Endpoint")), Some("AlarmEmail"));
+
+    // Persistent authentication failures: every one of three 5-minute periods, summed over both triggers
+    // with gaps as zero.
+    let auth = at(resource(&t, "AuthFailuresAlarm"), "Properties");
+    assert_eq!(as_f64(at(auth, "EvaluationPeriods")), Some(3.0));
+    assert_eq!(as_f64(at(auth, "DatapointsToAlarm")), Some(3.0));
+    assert_eq!(as_f64(at(auth, "Threshold")), Some(0.0));
+    let expression: Vec<&str> = at(auth, "Metrics")
+        .as_sequence()
+        .expect("a list")
+        .iter()
+        .filter_map(|q| get(q, "Expression")?.as_str())
+        .collect();
+    assert_eq!(expression, ["FILL(sqs, 0) + FILL(restApi, 0)"]);
+    let backlog = at(resource(&t, "QueueBacklogAlarm"), "Properties");
+    assert_eq!(
+        ref_target(at(backlog, "Threshold")),
+        Some("QueueAgeAlarmSeconds")
+    );
 }
