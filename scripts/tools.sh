@@ -11,7 +11,7 @@ VENV=.venv
 STAMP="$VENV/.tools-stamp"
 
 # cfn-lint is pinned to 1.53.3 on purpose: 1.54+ dropped the SAM transform and silently
-# passes broken SAM templates (see shared TOOLCHAIN.md §3). Keep the four pins together:
+# passes broken SAM templates (found by trying it: tests/README.md says more). Keep the four pins together:
 # this exact set co-installs with a clean `pip check`.
 PINS=(
   "cargo-lambda==1.9.2"

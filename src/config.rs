@@ -1,4 +1,4 @@
-//! Settings from the environment and the smart-mapping document, checked once at start-up (SPEC §1, §5).
+//! Settings from the environment and the smart-mapping document, checked once at start-up.
 
 use crate::event;
 use crate::mapping::Mapper;

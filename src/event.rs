@@ -248,7 +248,7 @@ pub fn kind(value: &Value<'_>) -> &'static str {
     }
 }
 
-/// A string of white space only: counts as absent for every field (SPEC §4: no value, no field).
+/// A string of white space only: counts as absent for every field (a field with no value is omitted).
 pub fn is_blank(value: &Value<'_>) -> bool {
     matches!(value, Value::Str(s) if s.trim().is_empty())
 }
@@ -398,7 +398,7 @@ fn number_text(n: &Number) -> String {
     }
 }
 
-/// Epoch values at or above this are milliseconds; below, seconds (SPEC §2).
+/// Epoch values at or above this are milliseconds; below, seconds.
 const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
 /// Unix seconds from epoch milliseconds or seconds (number or digit string) or an ISO-8601 date-time.

@@ -1,4 +1,4 @@
-//! Normalisation and SHA-256 hashing of personal data (SPEC §6), one rule per field.
+//! Normalisation and SHA-256 hashing of personal data, one rule per field.
 
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;

@@ -1,6 +1,6 @@
 //! The integration tests, one module per concern, linked into one test binary (`cargo test --test integration`;
 //! a module's tests alone: `cargo test --test integration golden::`). One binary instead of thirteen saves
-//! ~500 MB of disk and twelve links; the README's test table says what each module proves.
+//! ~500 MB of disk and twelve links; tests/README.md says what each module proves.
 
 mod support;
 

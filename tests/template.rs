@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const TEMPLATE: &str = include_str!("../template.yaml");
 
-/// Settings of SPEC §1 the function may receive, plus the metrics namespace and Lambda's
+/// Settings the function may receive, plus the metrics namespace and Lambda's
 /// own log-format variable. `PINTEREST_ACCESS_TOKEN` is deliberately absent: in Lambda the
 /// token only ever comes from Secrets Manager, never from a plain environment variable.
 const DOCUMENTED_SETTINGS: &[&str] = &[

@@ -1,5 +1,5 @@
 //! Trigger semantics in process: `handler::handle` on the Lambda event fixtures and variations of them, against
-//! the fake Pinterest. SQS partial batch responses (SPEC §7, the FIFO rule, whole-batch errors), API Gateway
+//! the fake Pinterest. SQS partial batch responses (the FIFO rule, whole-batch errors), API Gateway
 //! answers (REST v1 and HTTP API v2), and unknown event shapes.
 
 use std::collections::HashMap;
@@ -318,7 +318,7 @@ async fn sqs_bodies_that_are_not_events_fail_their_record_only() {
         record(Some("m-string"), "\"x\""),
         record(Some("m-empty"), ""),
         record(Some("m-array-of-junk"), "[1, \"a\"]"),
-        // SQS bodies are strings; a hand-written event that puts the event itself there fails alone (SPEC §8).
+        // SQS bodies are strings; a hand-written event that puts the event itself there fails alone.
         with(record(Some("m-body-object"), ""), "body", good_event("e-inline")),
         with(record(Some("m-body-number"), ""), "body", json!(7)),
         // Envelope fields the function reads, of the wrong type, read as absent.

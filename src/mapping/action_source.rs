@@ -1,4 +1,4 @@
-//! Derivation of `action_source` when the event does not state it (SPEC §4).
+//! Derivation of `action_source` when the event does not state it.
 
 use crate::event::{Path, Value, text};
 use crate::pinterest::model::ActionSource;

@@ -1,4 +1,4 @@
-//! The field table (SPEC §4) as data: each Pinterest field and where it is read from, in order.
+//! The field table (docs/mapping.md) as data: each Pinterest field and where it is read from, in order.
 
 use super::targets::Extra;
 use crate::event::{Lookup, Path, Value, number_parents};

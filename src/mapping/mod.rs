@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 use targets::Section;
 
-/// Events more than this far in the future are rejected (SPEC §4).
+/// Events more than this far in the future are rejected.
 pub const MAX_FUTURE_SECS: i64 = 300;
 /// Default oldest accepted event: 7 days.
 pub const DEFAULT_MAX_EVENT_AGE_SECS: i64 = 7 * 24 * 3600;
@@ -738,7 +738,7 @@ fn currency<'a>(raw: &str) -> Result<Text<'a>, Unreadable> {
     }
 }
 
-/// The first non-blank string at `paths`: the event's one cookie header (SPEC §2).
+/// The first non-blank string at `paths`: the event's one cookie header.
 fn first_string<'a>(event: &'a Value<'a>, paths: &[Path]) -> Option<&'a str> {
     paths
         .iter()

@@ -1,4 +1,4 @@
-//! Unit tests of the mapping: every rule and fallback of SPEC §3–§5.
+//! Unit tests of the mapping: every rule and fallback of docs/mapping.md.
 
 use super::*;
 use crate::mapping::document;
@@ -591,7 +591,7 @@ fn click_id_from_partners_then_url_then_cookie() {
     assert_eq!(mapped_with(&mapper, &e)["user_data"]["click_id"], "y");
     let e = with(base(), "context.device.cookie", json!("_other=x"));
     assert!(mapped(&e)["user_data"].get("click_id").is_none());
-    // The page URL is `context.page.url`, else root `url` (SPEC §2): one URL, the one sent as
+    // The page URL is `context.page.url`, else root `url`: one URL, the one sent as
     // event_source_url; a root `url` beside a page URL is not read (nor is a second cookie header).
     let e = with(
         with(base(), "context.page.url", json!("https://shop.example/p")),

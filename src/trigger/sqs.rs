@@ -31,7 +31,7 @@ pub struct SqsBatch<'a> {
 }
 
 /// One SQS record. A field of the wrong JSON type reads as absent, except the body, which fails its record
-/// only (SPEC §8) with the type it has.
+/// only with the type it has.
 #[derive(Debug, Default)]
 pub struct SqsRecord<'a> {
     pub message_id: Option<&'a str>,

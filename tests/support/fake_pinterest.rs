@@ -203,7 +203,7 @@ impl FakePinterest {
         self.lock().schema_violations.clone()
     }
 
-    /// `user_data` values that break SPEC §6 in a request: a hashed field that is not an array of 64 lower-case
+    /// `user_data` values that break the hashing rules in a request: a hashed field that is not an array of 64 lower-case
     /// hex digests, or a field other than the three sent raw (`client_ip_address`, `client_user_agent`,
     /// `click_id`; the function never sends Pinterest's `partner_id`) and the hashed ones.
     pub fn user_data_violations(&self) -> Vec<String> {

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-/// The `user_data` fields Pinterest wants hashed (SPEC §4, §6).
+/// The `user_data` fields Pinterest wants hashed.
 pub const HASHED_FIELDS: [&str; 12] = [
     "em",
     "ph",
