@@ -7,6 +7,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::pinterest::model::Hashed;
 
+mod phone;
+pub use phone::load_metadata as load_phone_metadata;
+
 /// The `user_data` fields that are normalised and hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HashedField {
@@ -58,7 +61,7 @@ pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result
     let rule: Rule = match field {
         HashedField::Em | HashedField::Fn | HashedField::Ln | HashedField::HashedMaids => lower,
         HashedField::ExternalId => as_is,
-        HashedField::Ph => phone,
+        HashedField::Ph => phone::phone,
         HashedField::Ge => gender,
         HashedField::Db => birth_date,
         HashedField::Ct => city,
@@ -113,114 +116,6 @@ fn lower(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
 /// `external_id`: trimmed, case kept.
 fn as_is(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
     Ok(value.to_owned())
-}
-
-/// Fewest digits a phone number may have once in international form (E.164 has 7-digit
-/// numbers, e.g. some Pacific islands); fewer is taken as not a phone number.
-const PHONE_MIN_DIGITS: usize = 7;
-/// Most digits a phone number may have in international form (E.164 maximum).
-const PHONE_MAX_DIGITS: usize = 15;
-
-/// `ph`: the number as digits only, in international form without `+` (E.164 digits).
-///
-/// - Only ASCII digits are kept. Letters, `#`, `;`, `,` or a second `+` after the first digit
-///   end the number, which drops extensions (`ext. 12`, `x12`, `;ext=12`) and second numbers;
-///   anything before the first digit (`tel:`, `Tel.`, brackets) is ignored. A non-ASCII digit
-///   makes the value invalid rather than silently dropped.
-/// - A `+` before the first digit, or a leading `00`, marks an international number (the `00`
-///   is dropped; for NANP countries a leading `011` too). In an international number a `(0)`
-///   (as in `+33 (0)6 12 34 56 78`) is the national trunk prefix and is dropped.
-/// - Otherwise the number is national: when `country` has an entry in [`CALLING_CODES`] its
-///   trunk rule ([`Trunk`]) applies: usually a leading single `0` is replaced by the calling
-///   code (FR `0612345678` → `33612345678`); NANP (US, CA, …) has no trunk `0`, so a 10-digit
-///   number whose area code starts with 2–9 gets `1` prepended, and 11 digits starting with
-///   `1` are already international. Numbers with an unknown country, or not matching their
-///   country's national pattern, are kept as written.
-/// - Finally leading zeros are stripped; fewer than 7 or more than 15 digits is invalid.
-fn phone(value: &str, country: Option<&str>) -> Result<String, &'static str> {
-    const NOT_A_PHONE: &str = "not a phone number";
-    let mut plus = false;
-    let mut digits = String::new();
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else if c.is_numeric() {
-            return Err("phone number has non-ASCII digits");
-        } else if digits.is_empty() {
-            if c == '+' {
-                plus = true;
-            }
-        } else if c.is_alphabetic() || matches!(c, '#' | ';' | ',' | '+') {
-            break;
-        } else if c == '(' && (plus || digits.starts_with("00")) {
-            let mut ahead = chars.clone();
-            if ahead.next() == Some('0') && ahead.next() == Some(')') {
-                chars = ahead;
-            }
-        }
-    }
-    if digits.is_empty() {
-        return Err(NOT_A_PHONE);
-    }
-    let calling = country.and_then(calling_code);
-    let nanp = calling.is_some_and(|(_, trunk)| trunk == Trunk::Nanp);
-    let international = if plus {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        rest.to_owned()
-    } else if let (true, Some(rest)) = (nanp, digits.strip_prefix("011")) {
-        rest.to_owned()
-    } else if let Some((code, trunk)) = calling {
-        national_to_international(&digits, code, trunk)
-    } else {
-        digits
-    };
-    let international = international.trim_start_matches('0');
-    if !(PHONE_MIN_DIGITS..=PHONE_MAX_DIGITS).contains(&international.len()) {
-        return Err(NOT_A_PHONE);
-    }
-    Ok(international.to_owned())
-}
-
-/// Rewrites a national number (digits only, not starting with `00`) with its calling code.
-fn national_to_international(digits: &str, code: &str, trunk: Trunk) -> String {
-    let national = match trunk {
-        Trunk::Zero => digits.strip_prefix('0'),
-        Trunk::ZeroSix => digits.strip_prefix("06"),
-        Trunk::Eight => digits.strip_prefix('8').filter(|_| digits.len() == 11),
-        Trunk::Kept => Some(digits).filter(|d| d.starts_with('0')),
-        Trunk::Nanp => Some(digits).filter(|d| d.len() == 10 && !d.starts_with(['0', '1'])),
-    };
-    match national {
-        Some(national) => format!("{code}{national}"),
-        None => digits.to_owned(),
-    }
-}
-
-/// How a country writes national numbers, relative to the international form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trunk {
-    /// A leading `0` is the trunk prefix: drop it, prepend the calling code.
-    Zero,
-    /// Hungary: the trunk prefix is `06`.
-    ZeroSix,
-    /// Russia, Kazakhstan: the trunk prefix is `8`, national numbers have 11 digits with it.
-    Eight,
-    /// Italy, San Marino, Vatican: a leading `0` is part of the number and is kept.
-    Kept,
-    /// North American Numbering Plan: no trunk `0`; 10-digit numbers get `1` prepended.
-    Nanp,
-}
-
-/// Calling code and trunk rule of the user's country (lower-case ISO alpha-2), if listed.
-fn calling_code(country: &str) -> Option<(&'static str, Trunk)> {
-    let key = country.trim().to_ascii_lowercase();
-    CALLING_CODES
-        .binary_search_by(|(alpha2, _, _)| (*alpha2).cmp(key.as_str()))
-        .ok()
-        .and_then(|i| CALLING_CODES.get(i))
-        .map(|&(_, code, trunk)| (code, trunk))
 }
 
 /// `ge`: `m`, `f` or `n`, from common English and French words (case-insensitive).
@@ -492,147 +387,6 @@ fn lookup(table: &'static [(&'static str, &'static str)], key: &str) -> Option<&
 // ---------------------------------------------------------------------------------------------
 // Tables, each sorted by key (checked by the tests) and searched by binary search.
 // ---------------------------------------------------------------------------------------------
-
-/// Country (ISO alpha-2) → international calling code and national trunk rule.
-/// Covers the EU/EEA, the UK and its Crown Dependencies, Switzerland, the NANP countries and
-/// other large markets; French overseas departments use their own codes (`0590…` → `590590…`).
-#[rustfmt::skip]
-const CALLING_CODES: &[(&str, &str, Trunk)] = &[
-    ("ad", "376", Trunk::Zero),
-    ("ae", "971", Trunk::Zero),
-    ("ag", "1", Trunk::Nanp),
-    ("ai", "1", Trunk::Nanp),
-    ("al", "355", Trunk::Zero),
-    ("am", "374", Trunk::Zero),
-    ("ar", "54", Trunk::Zero),
-    ("as", "1", Trunk::Nanp),
-    ("at", "43", Trunk::Zero),
-    ("au", "61", Trunk::Zero),
-    ("ax", "358", Trunk::Zero),
-    ("ba", "387", Trunk::Zero),
-    ("bb", "1", Trunk::Nanp),
-    ("bd", "880", Trunk::Zero),
-    ("be", "32", Trunk::Zero),
-    ("bg", "359", Trunk::Zero),
-    ("bh", "973", Trunk::Zero),
-    ("bl", "590", Trunk::Zero),
-    ("bm", "1", Trunk::Nanp),
-    ("br", "55", Trunk::Zero),
-    ("bs", "1", Trunk::Nanp),
-    ("ca", "1", Trunk::Nanp),
-    ("ch", "41", Trunk::Zero),
-    ("cl", "56", Trunk::Zero),
-    ("cn", "86", Trunk::Zero),
-    ("co", "57", Trunk::Zero),
-    ("cy", "357", Trunk::Zero),
-    ("cz", "420", Trunk::Zero),
-    ("de", "49", Trunk::Zero),
-    ("dk", "45", Trunk::Zero),
-    ("dm", "1", Trunk::Nanp),
-    ("do", "1", Trunk::Nanp),
-    ("dz", "213", Trunk::Zero),
-    ("ec", "593", Trunk::Zero),
-    ("ee", "372", Trunk::Zero),
-    ("eg", "20", Trunk::Zero),
-    ("es", "34", Trunk::Zero),
-    ("fi", "358", Trunk::Zero),
-    ("fo", "298", Trunk::Zero),
-    ("fr", "33", Trunk::Zero),
-    ("gb", "44", Trunk::Zero),
-    ("gd", "1", Trunk::Nanp),
-    ("ge", "995", Trunk::Zero),
-    ("gf", "594", Trunk::Zero),
-    ("gg", "44", Trunk::Zero),
-    ("gh", "233", Trunk::Zero),
-    ("gi", "350", Trunk::Zero),
-    ("gl", "299", Trunk::Zero),
-    ("gp", "590", Trunk::Zero),
-    ("gr", "30", Trunk::Zero),
-    ("gu", "1", Trunk::Nanp),
-    ("hk", "852", Trunk::Zero),
-    ("hr", "385", Trunk::Zero),
-    ("hu", "36", Trunk::ZeroSix),
-    ("id", "62", Trunk::Zero),
-    ("ie", "353", Trunk::Zero),
-    ("il", "972", Trunk::Zero),
-    ("im", "44", Trunk::Zero),
-    ("in", "91", Trunk::Zero),
-    ("is", "354", Trunk::Zero),
-    ("it", "39", Trunk::Kept),
-    ("je", "44", Trunk::Zero),
-    ("jm", "1", Trunk::Nanp),
-    ("jo", "962", Trunk::Zero),
-    ("jp", "81", Trunk::Zero),
-    ("ke", "254", Trunk::Zero),
-    ("kn", "1", Trunk::Nanp),
-    ("kr", "82", Trunk::Zero),
-    ("kw", "965", Trunk::Zero),
-    ("ky", "1", Trunk::Nanp),
-    ("kz", "7", Trunk::Eight),
-    ("lb", "961", Trunk::Zero),
-    ("lc", "1", Trunk::Nanp),
-    ("li", "423", Trunk::Zero),
-    ("lk", "94", Trunk::Zero),
-    ("lt", "370", Trunk::Zero),
-    ("lu", "352", Trunk::Zero),
-    ("lv", "371", Trunk::Zero),
-    ("ma", "212", Trunk::Zero),
-    ("mc", "377", Trunk::Zero),
-    ("md", "373", Trunk::Zero),
-    ("me", "382", Trunk::Zero),
-    ("mf", "590", Trunk::Zero),
-    ("mk", "389", Trunk::Zero),
-    ("mp", "1", Trunk::Nanp),
-    ("mq", "596", Trunk::Zero),
-    ("ms", "1", Trunk::Nanp),
-    ("mt", "356", Trunk::Zero),
-    ("mx", "52", Trunk::Zero),
-    ("my", "60", Trunk::Zero),
-    ("nc", "687", Trunk::Zero),
-    ("ng", "234", Trunk::Zero),
-    ("nl", "31", Trunk::Zero),
-    ("no", "47", Trunk::Zero),
-    ("np", "977", Trunk::Zero),
-    ("nz", "64", Trunk::Zero),
-    ("om", "968", Trunk::Zero),
-    ("pe", "51", Trunk::Zero),
-    ("pf", "689", Trunk::Zero),
-    ("ph", "63", Trunk::Zero),
-    ("pk", "92", Trunk::Zero),
-    ("pl", "48", Trunk::Zero),
-    ("pr", "1", Trunk::Nanp),
-    ("pt", "351", Trunk::Zero),
-    ("qa", "974", Trunk::Zero),
-    ("re", "262", Trunk::Zero),
-    ("ro", "40", Trunk::Zero),
-    ("rs", "381", Trunk::Zero),
-    ("ru", "7", Trunk::Eight),
-    ("sa", "966", Trunk::Zero),
-    ("se", "46", Trunk::Zero),
-    ("sg", "65", Trunk::Zero),
-    ("si", "386", Trunk::Zero),
-    ("sk", "421", Trunk::Zero),
-    ("sm", "378", Trunk::Kept),
-    ("sn", "221", Trunk::Zero),
-    ("sx", "1", Trunk::Nanp),
-    ("tc", "1", Trunk::Nanp),
-    ("th", "66", Trunk::Zero),
-    ("tn", "216", Trunk::Zero),
-    ("tr", "90", Trunk::Zero),
-    ("tt", "1", Trunk::Nanp),
-    ("tw", "886", Trunk::Zero),
-    ("ua", "380", Trunk::Zero),
-    ("us", "1", Trunk::Nanp),
-    ("uy", "598", Trunk::Zero),
-    ("va", "39", Trunk::Kept),
-    ("vc", "1", Trunk::Nanp),
-    ("ve", "58", Trunk::Zero),
-    ("vg", "1", Trunk::Nanp),
-    ("vi", "1", Trunk::Nanp),
-    ("vn", "84", Trunk::Zero),
-    ("yt", "262", Trunk::Zero),
-    ("za", "27", Trunk::Zero),
-];
 
 /// US and Canadian state, province and territory names (as [`name_key`] keys) → codes.
 #[rustfmt::skip]
@@ -1290,14 +1044,19 @@ mod tests {
 
     #[test]
     fn phone_country_specific_trunks() {
-        // Italy keeps the leading 0 of landlines.
+        // Italy keeps the leading 0 of landlines; its mobiles have no trunk prefix at all.
         assert_eq!(norm(Ph, "06 1234 5678", Some("it")), "390612345678");
-        assert_eq!(norm(Ph, "312 345 6789", Some("it")), "3123456789");
+        assert_eq!(norm(Ph, "312 345 6789", Some("it")), "393123456789");
+        assert_eq!(norm(Ph, "393 123 4567", Some("it")), "393931234567");
         // Hungary's trunk prefix is 06.
         assert_eq!(norm(Ph, "06 30 123 4567", Some("hu")), "36301234567");
-        // Russia's trunk prefix is 8, on 11-digit national numbers only.
+        // Russia's trunk prefix is 8, stripped only when what is left is a possible number.
         assert_eq!(norm(Ph, "8 (912) 345-67-89", Some("ru")), "79123456789");
-        assert_eq!(norm(Ph, "8005553535", Some("ru")), "8005553535");
+        assert_eq!(norm(Ph, "8 800 555 35 35", Some("ru")), "78005553535");
+        assert_eq!(norm(Ph, "800 555 35 35", Some("ru")), "78005553535");
+        // Spain has no trunk prefix.
+        assert_eq!(norm(Ph, "612 34 56 78", Some("es")), "34612345678");
+        assert_eq!(norm(Ph, "91 123 45 67", Some("es")), "34911234567");
     }
 
     #[test]
@@ -1313,6 +1072,60 @@ mod tests {
     fn phone_without_country_strips_leading_zeros() {
         assert_eq!(norm(Ph, "0612345678", None), "612345678");
         assert_eq!(norm(Ph, "0612345678", Some("zz")), "612345678");
+        // A region libphonenumber has no numbering plan for (Antarctica), and unknown calling codes.
+        assert_eq!(norm(Ph, "0612345678", Some("aq")), "612345678");
+        assert_eq!(norm(Ph, "+999 123 4567", None), "9991234567");
+        assert_eq!(norm(Ph, "00 0 612 345 678", None), "612345678");
+    }
+
+    #[test]
+    fn phone_examples_of_the_rule() {
+        let examples: &[(&str, Option<&str>, &str)] = &[
+            ("0612345678", Some("fr"), "33612345678"),
+            ("612 34 56 78", Some("es"), "34612345678"),
+            ("312 345 6789", Some("it"), "393123456789"),
+            ("(650) 555-1234", Some("us"), "16505551234"),
+            ("+44 20 7946 0958", None, "442079460958"),
+            ("+44 20 7946 0958", Some("fr"), "442079460958"),
+            ("011 33 6 12 34 56 78", Some("us"), "33612345678"),
+            ("+33 6 12 34 56 78", None, "33612345678"),
+            ("0081 90 1234 5678", Some("jp"), "819012345678"),
+            // A trunk prefix or calling code that is also the start of the number stays (libphonenumber keeps
+            // it when the number as written is already possible; the `phonenumber` crate would strip it).
+            ("8 800 555 35 35", Some("ru"), "78005553535"),
+            ("+7 800 555 35 35", None, "78005553535"),
+            ("250 123 456", Some("rw"), "250250123456"),
+            ("392 123 4567", Some("it"), "393921234567"),
+        ];
+        for &(raw, country, expected) in examples {
+            assert_eq!(norm(Ph, raw, country), expected, "{raw:?} ({country:?})");
+        }
+    }
+
+    #[test]
+    fn phone_leading_00_is_read_as_plus_whatever_the_countrys_international_prefix() {
+        // Japan's international prefix is 010, the US's 011: 00 still introduces a calling code.
+        assert_eq!(norm(Ph, "0081 90 1234 5678", Some("jp")), "819012345678");
+        assert_eq!(norm(Ph, "010 33 6 12 34 56 78", Some("jp")), "33612345678");
+        assert_eq!(norm(Ph, "0033 6 12 34 56 78", Some("us")), "33612345678");
+        assert_eq!(norm(Ph, "0081 90 1234 5678", None), "819012345678");
+        // Colombia's international prefixes include 005: 00 57 is still Colombia's calling code.
+        assert_eq!(norm(Ph, "00 57 601 234 5678", Some("co")), "576012345678");
+        // Australia's is 0011: read as `+11…` it is no possible number, so Australia's rules read it.
+        assert_eq!(norm(Ph, "0011 44 20 7946 0958", Some("au")), "442079460958");
+        // Another country's number is read with that country's rules, not the user's.
+        assert_eq!(norm(Ph, "0039 06 1234 5678", Some("fr")), "390612345678");
+        assert_eq!(norm(Ph, "+39 06 1234 5678", Some("fr")), "390612345678");
+    }
+
+    #[test]
+    fn phone_impossible_lengths_are_invalid() {
+        const IMPOSSIBLE: &str = "phone number is not a possible number of its country";
+        assert_eq!(invalid(Ph, "06 12 34 56 7", Some("fr")), IMPOSSIBLE);
+        assert_eq!(invalid(Ph, "06 12 34 56 78 9", Some("fr")), IMPOSSIBLE);
+        assert_eq!(invalid(Ph, "+33 6 12 34 56 7", None), IMPOSSIBLE);
+        assert_eq!(invalid(Ph, "(650) 555-123", Some("us")), IMPOSSIBLE);
+        assert_eq!(invalid(Ph, "12345", Some("fr")), IMPOSSIBLE);
     }
 
     #[test]
@@ -1326,10 +1139,11 @@ mod tests {
     #[test]
     fn phone_invalid_lengths_and_digits() {
         assert_eq!(invalid(Ph, "12345", None), "not a phone number");
-        assert_eq!(invalid(Ph, "+1 23", None), "not a phone number");
+        invalid(Ph, "+1 23", None);
         assert_eq!(invalid(Ph, "0000000000", None), "not a phone number");
+        invalid(Ph, "+33 6 12 34 56 78 90 12 34 56", None);
         assert_eq!(
-            invalid(Ph, "+33 6 12 34 56 78 90 12 34 56", None),
+            invalid(Ph, "+999 6 12 34 56 78 90 12 34 56", None),
             "not a phone number"
         );
         assert_eq!(invalid(Ph, "none", None), "not a phone number");
@@ -1551,7 +1365,6 @@ mod tests {
             let keys: Vec<&str> = keys.collect();
             keys.windows(2).all(|w| w[0] < w[1])
         }
-        assert!(strictly_sorted(CALLING_CODES.iter().map(|e| e.0)));
         assert!(strictly_sorted(STATE_NAMES.iter().map(|e| e.0)));
         assert!(strictly_sorted(COUNTRY_NAMES.iter().map(|e| e.0)));
         assert!(strictly_sorted(ALPHA3_TO_ALPHA2.iter().map(|e| e.0)));
@@ -1572,13 +1385,6 @@ mod tests {
             );
         }
         let alpha2 = |c: &str| ALPHA3_TO_ALPHA2.iter().any(|e| e.1 == c);
-        for (country, code, _) in CALLING_CODES {
-            assert!(alpha2(country), "{country}");
-            assert!(
-                !code.is_empty() && code.len() <= 3 && code.bytes().all(|b| b.is_ascii_digit()),
-                "{code}"
-            );
-        }
         for (name, code) in COUNTRY_NAMES {
             assert!(alpha2(code), "{name}");
             assert_eq!(name_key(name).as_deref(), Some(*name));
@@ -1586,13 +1392,6 @@ mod tests {
         for (name, code) in STATE_NAMES {
             assert!(is_letter_pair(code), "{name}");
             assert_eq!(name_key(name).as_deref(), Some(*name));
-        }
-        for eu_eea in [
-            "at", "be", "bg", "hr", "cy", "cz", "dk", "ee", "fi", "fr", "de", "gr", "hu", "ie",
-            "it", "lv", "lt", "lu", "mt", "nl", "pl", "pt", "ro", "sk", "si", "es", "se", "is",
-            "li", "no", "gb", "ch", "us", "ca", "au", "nz", "jp", "cn", "in", "br", "mx",
-        ] {
-            assert!(calling_code(eu_eea).is_some(), "{eu_eea}");
         }
     }
 
@@ -1631,6 +1430,8 @@ mod tests {
                     Some("it"),
                     Some("hu"),
                     Some("ru"),
+                    Some("aq"),
+                    Some("001"),
                     Some(""),
                     Some("ééé"),
                 ] {

@@ -13,6 +13,7 @@ mod faults;
 mod golden;
 mod log_hygiene;
 mod no_loss;
+mod phone_regions;
 mod properties;
 mod schema_targets;
 mod security;

@@ -1,0 +1,273 @@
+//! `user_data.ph`: a phone number as written, read into E.164 digits by libphonenumber's rules and metadata.
+//!
+//! The metadata is the `phonenumber` crate's (libphonenumber's XML, compiled in); the reading follows
+//! libphonenumber's `parse` rather than the crate's, which strips a trunk prefix or a calling code even when
+//! it is the start of the number itself (Russia's toll-free `8 800 …`, Rwanda's fixed lines `250 …`).
+
+use phonenumber::Metadata;
+use phonenumber::metadata::DATABASE;
+use regex::{Regex, RegexBuilder};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+/// Fewest digits a phone number libphonenumber cannot read may have (E.164 has 7-digit numbers, e.g. some
+/// Pacific islands); fewer is taken as not a phone number.
+const MIN_DIGITS: usize = 7;
+/// Most digits a phone number libphonenumber cannot read may have (E.164 maximum).
+const MAX_DIGITS: usize = 15;
+
+const NOT_A_PHONE: &str = "not a phone number";
+const IMPOSSIBLE: &str = "phone number is not a possible number of its country";
+
+/// Loads libphonenumber's metadata (tens of milliseconds of CPU, once per process), so that the first phone
+/// number does not wait for it. The function calls it on a thread of its own at start-up; without that call
+/// the first phone number loads it.
+pub fn load_metadata() {
+    let _ = DATABASE.by_code(&1);
+}
+
+/// `ph`: the number in E.164 without the `+`, read as libphonenumber reads it with the user's country as the
+/// default region.
+///
+/// - Only ASCII digits are kept. Letters, `#`, `;`, `,` or a second `+` after the first digit end the number,
+///   which drops extensions (`ext. 12`, `x12`, `;ext=12`) and second numbers; anything before the first digit
+///   (`tel:`, `Tel.`, brackets) is ignored. A non-ASCII digit makes the value invalid rather than silently
+///   dropped. In an international number a `(0)` (as in `+33 (0)6 12 34 56 78`) is the trunk prefix and is
+///   dropped.
+/// - A `+` before the first digit, or a leading `00` whatever the country's own international prefix, is
+///   followed by the calling code. Otherwise, when libphonenumber knows the country, the number is read with
+///   that country's rules: its international prefix (`011` in the US), its trunk prefix (`0` in France, `8` in
+///   Russia, none in Spain or Italy), or its calling code written without `+`. A `00` number that reads as no
+///   possible number is read with the country's rules too (Australia's international prefix is `0011`).
+/// - A number so read whose length is impossible for its country is invalid. A number libphonenumber cannot
+///   read (no or unknown country, unknown calling code) is kept as its digits, leading zeros stripped; fewer
+///   than 7 or more than 15 digits is then invalid.
+pub(super) fn phone(value: &str, country: Option<&str>) -> Result<String, &'static str> {
+    let (plus, digits) = digits_as_written(value)?;
+    let region =
+        country.and_then(|country| DATABASE.by_id(country.trim().to_ascii_uppercase().as_str()));
+    let national = || region.map(|region| read_national(&digits, region));
+    let read = if plus {
+        read_international(&digits)
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        match read_international(rest) {
+            Some(Ok(e164)) => Some(Ok(e164)),
+            first => national().filter(Result::is_ok).or(first),
+        }
+    } else {
+        national()
+    };
+    read.unwrap_or_else(|| {
+        let digits = digits.trim_start_matches('0');
+        if (MIN_DIGITS..=MAX_DIGITS).contains(&digits.len()) {
+            Ok(digits.to_owned())
+        } else {
+            Err(NOT_A_PHONE)
+        }
+    })
+}
+
+/// The digits of a phone number as written, and whether a `+` came before them (see [`phone`]).
+fn digits_as_written(value: &str) -> Result<(bool, String), &'static str> {
+    let mut plus = false;
+    let mut digits = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else if c.is_numeric() {
+            return Err("phone number has non-ASCII digits");
+        } else if digits.is_empty() {
+            if c == '+' {
+                plus = true;
+            }
+        } else if c.is_alphabetic() || matches!(c, '#' | ';' | ',' | '+') {
+            break;
+        } else if c == '(' && (plus || digits.starts_with("00")) {
+            let mut ahead = chars.clone();
+            if ahead.next() == Some('0') && ahead.next() == Some(')') {
+                chars = ahead;
+            }
+        }
+    }
+    if digits.is_empty() {
+        return Err(NOT_A_PHONE);
+    }
+    Ok((plus, digits))
+}
+
+/// E.164 digits of `digits` read as a calling code (one to three digits) and a national number in that
+/// code's main country; `None` when no calling code starts the digits.
+fn read_international(digits: &str) -> Option<Result<String, &'static str>> {
+    if digits.starts_with('0') {
+        return None;
+    }
+    (1..=3.min(digits.len())).find_map(|len| {
+        let code: u16 = digits.get(..len)?.parse().ok()?;
+        let regions = DATABASE.by_code(&code)?;
+        let main = regions.first()?;
+        let national = without_national_prefix(main, digits.get(len..)?);
+        Some(e164(code, &regions, &national))
+    })
+}
+
+/// E.164 digits of national `digits` read with the rules of the user's country `region`.
+fn read_national(digits: &str, region: &Metadata) -> Result<String, &'static str> {
+    // The country's international prefix, unless a `0` follows it (libphonenumber's rule).
+    let after_idd = region
+        .international_prefix()
+        .and_then(|idd| idd.find(digits))
+        .filter(|idd| idd.start() == 0)
+        .and_then(|idd| digits.get(idd.end()..))
+        .filter(|rest| !rest.starts_with('0'));
+    if let Some(read) = after_idd.and_then(read_international) {
+        return read;
+    }
+    let code = region.country_code();
+    // The calling code written without `+`: taken as one when the rest is a valid number and the whole is not,
+    // or when the whole is too long for the country.
+    if let Some(rest) = digits.strip_prefix(code.to_string().as_str()) {
+        let rest = national_prefix_stripped(region, rest).unwrap_or_else(|| rest.to_owned());
+        let better = !matches_fully(region, digits) && matches_fully(region, &rest);
+        if better || length(region, digits.len()) == Length::TooLong {
+            return e164(code, &[region], &rest);
+        }
+    }
+    e164(code, &[region], &without_national_prefix(region, digits))
+}
+
+/// `national` without the country's national (trunk) prefix, when stripping it leaves a number of a
+/// possible length (libphonenumber's `parse`).
+fn without_national_prefix(region: &Metadata, national: &str) -> String {
+    match national_prefix_stripped(region, national) {
+        Some(stripped)
+            if matches!(
+                length(region, stripped.len()),
+                Length::Possible | Length::TooLong
+            ) =>
+        {
+            stripped
+        }
+        _ => national.to_owned(),
+    }
+}
+
+/// `national` with the country's national prefix for parsing replaced by its transform rule (usually
+/// removed), or its national prefix removed when it has no prefix for parsing; `None` when no such prefix
+/// starts it, or when the number as written matches the country's pattern and the result would not
+/// (libphonenumber's `maybeStripNationalPrefixAndCarrierCode`).
+fn national_prefix_stripped(region: &Metadata, national: &str) -> Option<String> {
+    let stripped = match region.national_prefix_for_parsing() {
+        Some(for_parsing) => {
+            let prefix = for_parsing.captures(national)?;
+            let rest = national.get(prefix.get(0).filter(|m| m.start() == 0)?.end()..)?;
+            let last_group = prefix.len().saturating_sub(1);
+            match region.national_prefix_transform_rule() {
+                Some(rule) if !rule.is_empty() && prefix.get(last_group).is_some() => {
+                    let mut transformed = String::new();
+                    prefix.expand(rule, &mut transformed);
+                    transformed + rest
+                }
+                _ => rest.to_owned(),
+            }
+        }
+        None => national
+            .strip_prefix(region.national_prefix().filter(|p| !p.is_empty())?)?
+            .to_owned(),
+    };
+    if matches_fully(region, national) && !matches_fully(region, &stripped) {
+        return None;
+    }
+    Some(stripped)
+}
+
+/// `code` and `national` as E.164 digits, or an error when no country of the calling code has such a number:
+/// its length must be possible (libphonenumber's `isPossibleNumber`) and its digits must match the country's
+/// general pattern (which a French number still starting with its trunk `0` does not).
+fn e164(code: u16, regions: &[&Metadata], national: &str) -> Result<String, &'static str> {
+    let possible = |region: &&Metadata| {
+        matches!(
+            length(region, national.len()),
+            Length::Possible | Length::Local
+        ) && matches_fully(region, national)
+    };
+    if regions.iter().any(possible) {
+        Ok(format!("{code}{national}"))
+    } else {
+        Err(IMPOSSIBLE)
+    }
+}
+
+/// How a national number's length compares with its country's lengths (libphonenumber's `testNumberLength`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Length {
+    Possible,
+    /// Possible only when dialled locally, without the area code.
+    Local,
+    TooShort,
+    TooLong,
+    /// Between the shortest and the longest, but not a length any number type has.
+    Invalid,
+}
+
+/// The length class of a national number of `len` digits in `region`, from the lengths of its number types
+/// (libphonenumber derives its general description's lengths so; the crate leaves them empty).
+fn length(region: &Metadata, len: usize) -> Length {
+    let d = region.descriptors();
+    let types = [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.personal_number(),
+        d.voip(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ];
+    let types = types.iter().flatten();
+    let possible = || {
+        types
+            .clone()
+            .flat_map(|t| t.possible_length().iter().copied())
+    };
+    let Ok(len) = u16::try_from(len) else {
+        return Length::TooLong;
+    };
+    if possible().any(|l| l == len) {
+        Length::Possible
+    } else if types
+        .clone()
+        .any(|t| t.possible_local_length().contains(&len))
+    {
+        Length::Local
+    } else if possible().min().is_none_or(|min| len < min) {
+        Length::TooShort
+    } else if possible().max().is_some_and(|max| len > max) {
+        Length::TooLong
+    } else {
+        Length::Invalid
+    }
+}
+
+/// Whether all of `national` matches the national number pattern of `region` (Java's `matches()`, which
+/// libphonenumber uses: the crate's patterns find the leftmost match, which may stop short of the end).
+fn matches_fully(region: &Metadata, national: &str) -> bool {
+    static ANCHORED: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
+        LazyLock::new(Mutex::default);
+    let Ok(mut anchored) = ANCHORED.lock() else {
+        return false;
+    };
+    let pattern = anchored.entry(region.id().to_owned()).or_insert_with(|| {
+        let general = region.descriptors().general().national_number().as_str();
+        // The crate compiles the metadata's patterns ignoring whitespace; so must this.
+        RegexBuilder::new(&format!("^(?:{general})$"))
+            .ignore_whitespace(true)
+            .build()
+            .ok()
+    });
+    pattern
+        .as_ref()
+        .is_some_and(|pattern| pattern.is_match(national))
+}
