@@ -11,6 +11,8 @@
 //! `cargo test --all-targets`) runs 5 000 in the test profile. `FUZZ_EXECUTIONS=n` and `FUZZ_SEED=n` override;
 //! an input that fails is written to `target/fuzz-failures/`.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -442,6 +444,10 @@ fn save(index: u64, input: &Input, why: &str) {
 
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
+    if !benching {
+        // The smoke pass of `cargo test --benches` runs quietly; failures are reported on stderr.
+        support::discard_stdout();
+    }
     let executions: u64 = std::env::var("FUZZ_EXECUTIONS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -512,6 +518,9 @@ fn main() {
         executions as f64 / took.as_secs_f64().max(1e-9)
     );
     if panics + broken > 0 {
+        eprintln!(
+            "fuzz: {panics} panics, {broken} broken invariants; FUZZ_SEED={seed} replays them"
+        );
         std::process::exit(1);
     }
 }

@@ -3,6 +3,8 @@
 pub mod config;
 pub mod delivery;
 pub mod event;
+#[cfg(feature = "fake-pinterest")]
+pub mod fake_pinterest;
 pub mod handler;
 pub mod logging;
 pub mod mapping;
@@ -11,5 +13,6 @@ pub mod pinterest;
 pub mod redact;
 pub mod rejected;
 pub mod summary;
+pub mod text;
 pub mod token;
 pub mod trigger;

@@ -93,7 +93,7 @@ impl Rejection {
         body.push_str(rest.strip_prefix('{').unwrap_or(&rest));
         Self {
             body,
-            reason: cut(reason, MAX_REASON_ATTRIBUTE_CHARS).to_owned(),
+            reason: crate::text::prefix(reason, MAX_REASON_ATTRIBUTE_CHARS).to_owned(),
             stage,
             message_id: source.message_id.map(str::to_owned),
         }
@@ -111,14 +111,6 @@ impl Rejection {
         self.body.len()
             + attribute("reason", &self.reason)
             + attribute("stage", self.stage.as_str())
-    }
-}
-
-/// The first `chars` characters of `text`.
-fn cut(text: &str, chars: usize) -> &str {
-    match text.char_indices().nth(chars) {
-        Some((at, _)) => &text[..at],
-        None => text,
     }
 }
 

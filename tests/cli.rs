@@ -217,22 +217,69 @@ fn unreadable_input_or_bad_settings_exit_2_with_a_clear_message() {
 }
 
 #[test]
-fn help_is_printed_before_and_after_either_command() {
-    for args in [
-        &["--help"][..],
-        &["-h"],
-        &["map", "--help"],
-        &["replay", "--help"],
-        &["replay", "events.json", "-h"],
-    ] {
+fn help_lists_every_command_and_each_command_has_its_own() {
+    for args in [&["--help"][..], &["-h"], &["help"]] {
         let out = run(args, b"", &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         let usage = String::from_utf8_lossy(&out.stdout);
+        for command in ["map", "replay", "check", "fake-pinterest"] {
+            assert!(
+                usage.contains(&format!("pinterest-cli {command}")),
+                "{args:?}: {usage}"
+            );
+        }
+    }
+    for (args, command) in [
+        (&["map", "--help"][..], "map"),
+        (&["help", "map"], "map"),
+        (&["replay", "--help"], "replay"),
+        (&["replay", "events.json", "-h"], "replay"),
+        (&["help", "check"], "check"),
+        (&["fake-pinterest", "--help"], "fake-pinterest"),
+    ] {
+        let out = run(args, b"", &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
         assert!(
-            usage.contains("pinterest-cli map") && usage.contains("pinterest-cli replay"),
-            "{args:?}: {usage}"
+            help.starts_with(&format!("usage: pinterest-cli {command}")),
+            "{args:?}: {help}"
+        );
+        let others = ["map", "replay", "check", "fake-pinterest"]
+            .into_iter()
+            .filter(|c| *c != command);
+        for other in others {
+            assert!(
+                !help.contains(&format!("pinterest-cli {other} ")),
+                "{args:?} shows {other}: {help}"
+            );
+        }
+    }
+    let out = run(&["help", "nope"], b"", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'nope'"));
+}
+
+#[test]
+fn version_prints_the_crates_version() {
+    for flag in ["--version", "-V"] {
+        let out = run(&[flag], b"", &[]);
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("pinterest-cli {}", env!("CARGO_PKG_VERSION"))
         );
     }
+}
+
+#[test]
+fn fake_pinterest_refuses_a_port_that_is_not_a_number() {
+    let out = run(&["fake-pinterest", "--port", "http"], b"", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--port: expected a port number from 0 to 65535, got 'http'"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -800,7 +847,7 @@ fn a_leading_byte_order_mark_is_skipped() {
 
 #[test]
 fn an_unknown_first_option_is_named_and_help_is_a_command() {
-    for option in ["-x", "--version", "-V"] {
+    for option in ["-x", "--verbose", "-v"] {
         let out = run(&[option], b"", &[]);
         assert_eq!(out.status.code(), Some(2), "{option}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -848,6 +895,6 @@ fn map_explain_shows_each_hashed_fields_source_and_value_before_hashing() {
         &[],
     );
     assert!(lines(&out)[0].get("explained").is_none());
-    let help = run(&["help"], b"", &[]);
+    let help = run(&["help", "map"], b"", &[]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("personal data in clear"));
 }

@@ -11,6 +11,7 @@ mod e2e;
 mod event_tables;
 mod faults;
 mod golden;
+mod local_run;
 mod log_hygiene;
 mod no_loss;
 mod phone_regions;

@@ -8,9 +8,24 @@ pub mod http;
 pub mod runtime_api;
 pub mod stats;
 
-/// True when run by `cargo bench` (which passes `--bench`); `cargo test --benches` runs a quick smoke pass.
+/// True when run by `cargo bench` (which passes `--bench`). Otherwise this is the quick smoke pass of
+/// `cargo test --benches`: its tables are discarded (see [`discard_stdout`]).
 pub fn full_run() -> bool {
-    std::env::args().any(|a| a == "--bench")
+    let full = std::env::args().any(|a| a == "--bench");
+    if !full {
+        discard_stdout();
+    }
+    full
+}
+
+/// Points stdout at `/dev/null`, so that a smoke pass runs every line of a bench, printing included, without
+/// its tables landing in the middle of the test run's output; a failure still panics on stderr.
+pub fn discard_stdout() {
+    use std::os::fd::AsRawFd as _;
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: dup2 on two open descriptors; stdout is replaced atomically, `null` is closed after.
+        unsafe { libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO) };
+    }
 }
 
 /// `--name value` from the command line, parsed.

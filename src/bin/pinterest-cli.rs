@@ -5,6 +5,7 @@ use pinterest_destination::config::{Settings, TEST_MODE_NOTICE, TokenSetting, ma
 use pinterest_destination::handler;
 use pinterest_destination::pinterest::client::EventsEndpoint;
 use pinterest_destination::pinterest::retry::{Decision, EventStatus, truncate};
+use pinterest_destination::text::counted;
 use pinterest_destination::token::TokenSource;
 use pinterest_destination::trigger::{Sender, State};
 use serde_json::Value;
@@ -12,30 +13,82 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage:
-  pinterest-cli map [FILE] [--now UNIX_SECONDS] [--explain]
-      Maps Commanders Act events (one JSON event, a JSON array, or JSON lines; FILE, or stdin
-      when FILE is absent or -) and prints one JSON line per event: mapped, skipped, filtered or rejected.
-      --explain adds, for each hashed field, its source and the normalised value that was hashed:
-      that is personal data in clear, for local debugging only.
-  pinterest-cli replay EVENT_FILE [--send]
-      Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2),
-      or on messages of the rejected-events queue (one message body, an array or JSON lines of
-      them, or the output of `aws sqs receive-message`), each replayed as one SQS record.
-      Without --send it is a dry run: it prints the Pinterest requests it would send (token
-      redacted) and the trigger's response. With --send and PINTEREST_ACCESS_TOKEN (or
-      PINTEREST_TOKEN_SECRET_ID) and PINTEREST_AD_ACCOUNT_ID, it really sends them. Replay
-      never writes to the rejected-events queue: still-rejected records are listed in the
-      response's batchItemFailures.
-  pinterest-cli check
-      Reads the token as the function does (PINTEREST_TOKEN_SECRET_ID, else
-      PINTEREST_ACCESS_TOKEN), sends one test event (?test=true: Pinterest does not record it)
-      to PINTEREST_AD_ACCOUNT_ID, and says in one line whether the token and the ad account work.
+/// Each command: its name, its usage line, and what it does (for `help COMMAND` and `COMMAND --help`).
+const COMMANDS: [(&str, &str, &str); 4] = [
+    (
+        "map",
+        "pinterest-cli map [FILE] [--now UNIX_SECONDS] [--explain]",
+        "\
+Maps Commanders Act events (one JSON event, a JSON array, or JSON lines; FILE, or stdin when FILE is
+absent or -) and prints one JSON line per event: mapped, skipped, filtered or rejected. JSON lines are
+read, mapped and written one at a time, so the input may be of any size.
+  --now UNIX_SECONDS  the time events are checked against (Pinterest refuses events older than 7 days)
+  --explain           adds, for each hashed field, its source and the normalised value that was hashed:
+                      that is personal data in clear, for local debugging only",
+    ),
+    (
+        "replay",
+        "pinterest-cli replay EVENT_FILE [--send]",
+        "\
+Runs the Lambda handler in-process on a Lambda event file (SQS batch, API Gateway v1/v2), or on
+messages of the rejected-events queue (one message body, an array or JSON lines of them, or the output
+of `aws sqs receive-message`), each replayed as one SQS record.
+Without --send it is a dry run: it prints the Pinterest requests it would send (token redacted) and the
+trigger's response, where events that would be sent count as would_send. With --send and
+PINTEREST_ACCESS_TOKEN (or PINTEREST_TOKEN_SECRET_ID) and PINTEREST_AD_ACCOUNT_ID, it really sends them.
+Replay never writes to the rejected-events queue: still-rejected records are listed in the response's
+batchItemFailures.",
+    ),
+    (
+        "check",
+        "pinterest-cli check",
+        "\
+Reads the token as the function does (PINTEREST_TOKEN_SECRET_ID, else PINTEREST_ACCESS_TOKEN), sends one
+test event (?test=true: Pinterest does not record it) to PINTEREST_AD_ACCOUNT_ID, and says in one line
+whether the token and the ad account work.",
+    ),
+    (
+        "fake-pinterest",
+        "pinterest-cli fake-pinterest [--port N] [--token TOKEN]",
+        "\
+Serves a local stand-in for Pinterest's events endpoint on 127.0.0.1 (port N, default 8787; 0 picks a
+free one) and prints its base URL, to use as PINTEREST_API_BASE_URL. Every request is checked against
+Pinterest's published request schema (400 with the errors when it fails) and answered per event.
+Faults by event id: an event id starting with `fail-` makes that event `failed`; `reject-` answers the
+whole request 400, `throttle-` 429 (Retry-After: 1), `unavailable-` 503. With --token only that bearer
+token is accepted, otherwise any. One line per request on stderr; Ctrl-C stops it.",
+    ),
+];
+
+/// What every command shares, after the list of commands.
+const FOOTER: &str = "\
 Settings come from the environment (PINTEREST_MAPPING, PINTEREST_CLICK_ID_COOKIE, ...).
 Exit status: 0 when the input was read (and, for replay, the handler answered; for check, the
 token and the account work), 1 when the replayed handler returned a function error or the
 check failed, 2 when the input or a setting could not be read.";
+
+/// The overview: every command's usage line, then [`FOOTER`].
+fn usage() -> String {
+    let mut text = String::from("usage:\n");
+    for (_, synopsis, _) in COMMANDS {
+        text.push_str(&format!("  {synopsis}\n"));
+    }
+    text.push_str("  pinterest-cli help [COMMAND] | COMMAND --help | --version\n");
+    text.push_str(FOOTER);
+    text
+}
+
+/// The help of one command, or `None` when there is no such command.
+fn command_help(name: &str) -> Option<String> {
+    let (_, synopsis, description) = COMMANDS.iter().find(|(command, _, _)| *command == name)?;
+    Some(format!("usage: {synopsis}\n\n{description}\n\n{FOOTER}"))
+}
+
+/// Prints the help of `command` (known: the caller matched it) and succeeds.
+fn print_help(command: &str) -> Result<ExitCode, Fatal> {
+    println!("{}", command_help(command).unwrap_or_else(usage));
+    Ok(ExitCode::SUCCESS)
+}
 
 /// The largest `--now`: 9999-12-31T23:59:59Z.
 const MAX_NOW: i64 = 253_402_300_799;
@@ -69,17 +122,30 @@ fn run() -> Result<ExitCode, Fatal> {
     let command = match parser.next()? {
         Some(Value(cmd)) => cmd.string()?,
         Some(Long("help") | Short('h')) => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return Ok(ExitCode::SUCCESS);
         }
-        Some(other) => return Err(Fatal(format!("{}\n{USAGE}", other.unexpected()))),
-        None => return Err(Fatal(format!("a command is required\n{USAGE}"))),
+        Some(Long("version") | Short('V')) => {
+            println!("pinterest-cli {}", env!("CARGO_PKG_VERSION"));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(other) => return Err(Fatal(format!("{}\n{}", other.unexpected(), usage()))),
+        None => return Err(Fatal(format!("a command is required\n{}", usage()))),
     };
     match command.as_str() {
-        "help" => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
+        "help" => match parser.next()? {
+            None => print_help("help"),
+            Some(Value(name)) => {
+                let name = name.string()?;
+                command_help(&name)
+                    .map(|help| {
+                        println!("{help}");
+                        ExitCode::SUCCESS
+                    })
+                    .ok_or_else(|| Fatal(format!("unknown command '{name}'\n{}", usage())))
+            }
+            Some(other) => Err(other.unexpected().into()),
+        },
         "map" => {
             let mut file = None;
             let mut now = None;
@@ -89,10 +155,7 @@ fn run() -> Result<ExitCode, Fatal> {
                     Long("now") => now = Some(parse_now(&parser.value()?)?),
                     Long("explain") => explain = true,
                     Value(path) if file.is_none() => file = Some(path),
-                    Long("help") | Short('h') => {
-                        println!("{USAGE}");
-                        return Ok(ExitCode::SUCCESS);
-                    }
+                    Long("help") | Short('h') => return print_help("map"),
                     other => return Err(other.unexpected().into()),
                 }
             }
@@ -116,14 +179,16 @@ fn run() -> Result<ExitCode, Fatal> {
                 match arg {
                     Long("send") => send = true,
                     Value(path) if file.is_none() => file = Some(path),
-                    Long("help") | Short('h') => {
-                        println!("{USAGE}");
-                        return Ok(ExitCode::SUCCESS);
-                    }
+                    Long("help") | Short('h') => return print_help("replay"),
                     other => return Err(other.unexpected().into()),
                 }
             }
-            let file = file.ok_or_else(|| Fatal(format!("replay needs an EVENT_FILE\n{USAGE}")))?;
+            let file = file.ok_or_else(|| {
+                Fatal(format!(
+                    "replay needs an EVENT_FILE\n{}",
+                    command_help("replay").unwrap_or_default()
+                ))
+            })?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Fatal(format!("cannot read {}: {e}", file.display())))?;
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -144,8 +209,7 @@ fn run() -> Result<ExitCode, Fatal> {
         "check" => {
             if let Some(arg) = parser.next()? {
                 if matches!(arg, Long("help") | Short('h')) {
-                    println!("{USAGE}");
-                    return Ok(ExitCode::SUCCESS);
+                    return print_help("check");
                 }
                 return Err(arg.unexpected().into());
             }
@@ -154,7 +218,28 @@ fn run() -> Result<ExitCode, Fatal> {
                 .build()?;
             runtime.block_on(check())
         }
-        other => Err(Fatal(format!("unknown command '{other}'\n{USAGE}"))),
+        "fake-pinterest" => {
+            let mut port: u16 = 8787;
+            let mut token = None;
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Long("port") => {
+                        let value = parser.value()?;
+                        port = value.to_str().and_then(|v| v.parse().ok()).ok_or_else(|| {
+                            Fatal(format!(
+                                "--port: expected a port number from 0 to 65535, got '{}'",
+                                value.to_string_lossy()
+                            ))
+                        })?;
+                    }
+                    Long("token") => token = Some(parser.value()?.string()?),
+                    Long("help") | Short('h') => return print_help("fake-pinterest"),
+                    other => return Err(other.unexpected().into()),
+                }
+            }
+            fake_pinterest(port, token)
+        }
+        other => Err(Fatal(format!("unknown command '{other}'\n{}", usage()))),
     }
 }
 
@@ -224,16 +309,16 @@ async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
         ("dry run", "to send")
     };
     eprintln!(
-        "{run} {}: {} records, {} events: {} {delivered}, {} skipped, {} filtered, {} rejected, {} failed; {} requests",
+        "{run} {}: {}, {}: {} {delivered}, {} skipped, {} filtered, {} rejected, {} failed; {}",
         invocation.trigger,
-        c.records,
-        c.received,
+        counted(c.records, "record", "records"),
+        counted(c.received, "event", "events"),
         c.delivered,
         c.skipped,
         c.filtered,
         c.rejected,
         c.failed,
-        c.requests
+        counted(c.requests, "request", "requests"),
     );
     if invocation.response.is_err() {
         if commanders_act_event {
@@ -419,4 +504,37 @@ fn parse_now(value: &OsStr) -> Result<i64, Fatal> {
                 value.to_string_lossy()
             ))
         })
+}
+
+/// `fake-pinterest`: serves the fake on 127.0.0.1:`port` until killed; the first stdout line is its base URL.
+#[cfg(feature = "fake-pinterest")]
+fn fake_pinterest(port: u16, token: Option<String>) -> Result<ExitCode, Fatal> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|e| Fatal(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+        let address = listener.local_addr()?;
+        println!("http://{address}/v5");
+        eprintln!(
+            "fake-pinterest: listening; run the function with PINTEREST_API_BASE_URL=http://{address}/v5 \
+             (any PINTEREST_AD_ACCOUNT_ID of digits; {})",
+            if token.is_some() { "the bearer token given with --token" } else { "any access token" }
+        );
+        io::stdout().flush()?;
+        pinterest_destination::fake_pinterest::serve(listener, token).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `fake-pinterest` in a build without the `fake-pinterest` feature.
+#[cfg(not(feature = "fake-pinterest"))]
+fn fake_pinterest(_port: u16, _token: Option<String>) -> Result<ExitCode, Fatal> {
+    Err(Fatal(
+        "this pinterest-cli was built without the `fake-pinterest` feature (cargo run --features \
+         fake-pinterest --bin pinterest-cli -- fake-pinterest)"
+            .to_string(),
+    ))
 }

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::text::cut;
 use serde::Deserialize;
 
 /// Longest piece of a Pinterest answer that goes into a reason (and so into a log line).
@@ -114,7 +115,7 @@ pub fn classify(
 /// `HTTP 400 (code 4196): message` from an error body, or the start of the body when it isn't one; the message
 /// cut to [`MAX_QUOTED_CHARS`].
 fn error_reason(status: u16, body: &[u8]) -> String {
-    let quote = |text: &str| cut(text, MAX_QUOTED_CHARS);
+    let quote = |text: &str| cut(text, MAX_QUOTED_CHARS).into_owned();
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(ErrorBody {
             code: Some(code),
@@ -132,15 +133,7 @@ fn error_reason(status: u16, body: &[u8]) -> String {
 
 /// The first [`MAX_REASON_CHARS`] characters of `text`, marked with `…` when cut.
 pub fn truncate(text: &str) -> String {
-    cut(text, MAX_REASON_CHARS)
-}
-
-/// The first `chars` characters of `text`, marked with `…` when cut.
-fn cut(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
+    cut(text, MAX_REASON_CHARS).into_owned()
 }
 
 /// `Retry-After` as delay-seconds or as an HTTP-date (a date in the past means no wait).

@@ -98,10 +98,7 @@ const MAX_QUOTED_ID_CHARS: usize = 128;
 /// An event id as log lines and API results quote it: its first [`MAX_QUOTED_ID_CHARS`] characters and `…`
 /// when longer.
 fn short_id(id: &str) -> Cow<'_, str> {
-    match id.char_indices().nth(MAX_QUOTED_ID_CHARS) {
-        Some((cut, _)) => Cow::Owned(format!("{}…", &id[..cut])),
-        None => Cow::Borrowed(id),
-    }
+    crate::text::cut(id, MAX_QUOTED_ID_CHARS)
 }
 
 /// A log line about one event, with the fields that name it, built here only: `event_id` (cut by [`short_id`];

@@ -204,8 +204,11 @@ pub async fn handle(
         });
     if all_transient {
         return SqsReply::RetryAll(format!(
-            "all {} records failed transiently; the batch goes back to the queue",
-            batch.records.len()
+            "{} failed transiently; the batch goes back to the queue",
+            match batch.records.len() {
+                1 => "its one record".to_owned(),
+                n => format!("all {n} records"),
+            }
         ));
     }
 

@@ -64,15 +64,15 @@ impl Launch {
     }
 }
 
-/// A process and the lines it printed (stdout and stderr, in arrival order).
-struct Process {
+/// A process and the lines it printed (stdout and stderr, in arrival order); its process group is killed on drop.
+pub struct Process {
     name: &'static str,
     child: Child,
     output: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
-    fn spawn(name: &'static str, command: &mut Command) -> Self {
+    pub fn spawn(name: &'static str, command: &mut Command) -> Self {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -96,12 +96,12 @@ impl Process {
         }
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
         self.output.lock().expect("output lock").clone()
     }
 
     /// Panics with the process's output when it has exited.
-    fn assert_running(&mut self) {
+    pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!(
                 "{} exited ({status}); its output:\n{}",
@@ -144,7 +144,8 @@ fn collect_lines(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>
     });
 }
 
-fn tail(lines: &[String], count: usize) -> String {
+/// The last `count` lines, for a failure message.
+pub fn tail(lines: &[String], count: usize) -> String {
     lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
@@ -349,12 +350,14 @@ impl Emulator {
     }
 }
 
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
-        if let Some(function) = &mut self.function {
-            function.kill();
-        }
-        self.emulator.kill();
         if let Some(file) = &self.env_file {
             let _ = std::fs::remove_file(file);
         }
@@ -369,7 +372,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(address: &str, process: &mut Process, timeout: Duration) {
+/// Waits until something listens on `address`; panics with `process`'s output when it exits first or time runs out.
+pub fn wait_for_port(address: &str, process: &mut Process, timeout: Duration) {
     let started = Instant::now();
     loop {
         process.assert_running();
@@ -387,7 +391,7 @@ fn wait_for_port(address: &str, process: &mut Process, timeout: Duration) {
 }
 
 /// `$CARGO_MANIFEST_DIR/.venv/bin/cargo-lambda`, else `cargo-lambda` on `PATH`.
-fn cargo_lambda_binary() -> PathBuf {
+pub fn cargo_lambda_binary() -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/cargo-lambda");
     let on_path = std::env::var_os("PATH")
         .map(|path| {
