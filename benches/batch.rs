@@ -63,7 +63,7 @@ async fn run_once(state: &State, fake: &FakePinterest, event: Value, expected: u
         "no record fails"
     );
     assert_eq!(
-        invocation.counters.delivered as usize, expected,
+        invocation.counters.events.delivered as usize, expected,
         "all delivered"
     );
     let events: usize = seen.iter().map(|s| s.events).sum();

@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, stream};
 use tokio::time::Instant;
 
+use crate::fate::Fate;
 use crate::pinterest::client::EventsEndpoint;
 use crate::pinterest::retry::{Decision, EventStatus, PinterestEventResult, truncate};
 use crate::redact::{clear_values, redact};
@@ -49,21 +50,10 @@ pub struct DeliveryConfig {
     pub max_backoff: Duration,
 }
 
-/// What became of one event. Reasons carry no personal data and no token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventOutcome {
-    /// Pinterest processed it.
-    Delivered,
-    /// Permanent: Pinterest refused it (or it can't be sent at all).
-    Rejected(String),
-    /// Transient: it may succeed later (rate limit, 5xx, time-out, network, token unavailable).
-    Failed(String),
-}
-
 /// Outcomes in the order of the input events, plus counters for the summary line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
-    pub outcomes: Vec<EventOutcome>,
+    pub outcomes: Vec<Fate>,
     /// HTTP attempts made.
     pub requests: u32,
     /// Attempts that re-sent a request already sent (after a transient error or a 401).
@@ -146,17 +136,17 @@ pub async fn deliver<T: TokenSource>(
     if let Err(reason) = run.read_token(None).await {
         tracing::error!(events = events.len(), reason = %reason, "no access token; events failed");
         return DeliveryReport {
-            outcomes: vec![EventOutcome::Failed(reason); events.len()],
+            outcomes: vec![Fate::Failed(reason); events.len()],
             ..DeliveryReport::default()
         };
     }
-    let mut done: Vec<(usize, Vec<EventOutcome>)> = stream::iter(plan_requests(events, cfg))
+    let mut done: Vec<(usize, Vec<Fate>)> = stream::iter(plan_requests(events, cfg))
         .map(|range| run.send_and_settle(range))
         .buffer_unordered(cfg.max_concurrency.max(1))
         .collect()
         .await;
     done.sort_unstable_by_key(|(start, _)| *start);
-    let outcomes: Vec<EventOutcome> = done
+    let outcomes: Vec<Fate> = done
         .into_iter()
         .flat_map(|(_, outcomes)| outcomes)
         .collect();
@@ -185,7 +175,7 @@ struct Run<'a, T> {
 
 /// How one request ended, once its retries are over.
 enum Sent {
-    PerEvent(Vec<EventOutcome>),
+    PerEvent(Vec<Fate>),
     /// Refused as a whole; `account_level` for 403 and 404, which no event causes; `split` unless splitting
     /// cannot help (501: the endpoint itself is refused, so halves would only re-send every event).
     Rejected {
@@ -208,19 +198,19 @@ impl<T: TokenSource> Run<'_, T> {
     }
 
     /// Sends one planned request and settles it; returns its first index with its outcomes.
-    async fn send_and_settle(&self, range: Range<usize>) -> (usize, Vec<EventOutcome>) {
+    async fn send_and_settle(&self, range: Range<usize>) -> (usize, Vec<Fate>) {
         let sent = self.send(range.clone()).await;
         (range.start, self.settle(range, sent).await)
     }
 
     /// Turns the end of a request into outcomes, splitting a refused request of several events in halves.
-    fn settle(&self, range: Range<usize>, sent: Sent) -> BoxFuture<'_, Vec<EventOutcome>> {
+    fn settle(&self, range: Range<usize>, sent: Sent) -> BoxFuture<'_, Vec<Fate>> {
         async move {
             match sent {
                 Sent::PerEvent(outcomes) => outcomes,
-                Sent::Failed(reason) => vec![EventOutcome::Failed(reason); range.len()],
+                Sent::Failed(reason) => vec![Fate::Failed(reason); range.len()],
                 Sent::Rejected { reason, split, .. } if range.len() == 1 || !split => {
-                    vec![EventOutcome::Rejected(reason); range.len()]
+                    vec![Fate::Rejected(reason); range.len()]
                 }
                 Sent::Rejected {
                     reason,
@@ -240,7 +230,7 @@ impl<T: TokenSource> Run<'_, T> {
                         && first_sent.is_account_level()
                         && second_sent.is_account_level()
                     {
-                        return vec![EventOutcome::Rejected(reason); range.len()];
+                        return vec![Fate::Rejected(reason); range.len()];
                     }
                     let mut outcomes = self.settle(first, first_sent).await;
                     outcomes.extend(self.settle(second, second_sent).await);
@@ -404,7 +394,7 @@ impl<T: TokenSource> Run<'_, T> {
         first_index: usize,
         results: Vec<PinterestEventResult>,
         attempt: u32,
-    ) -> Vec<EventOutcome> {
+    ) -> Vec<Fate> {
         let failed = results
             .iter()
             .filter(|r| r.status == EventStatus::Failed)
@@ -435,8 +425,8 @@ impl<T: TokenSource> Run<'_, T> {
                         .1 += 1;
                 }
                 match result.status {
-                    EventStatus::Processed => EventOutcome::Delivered,
-                    EventStatus::Failed => EventOutcome::Rejected(match result.error_message {
+                    EventStatus::Processed => Fate::Delivered,
+                    EventStatus::Failed => Fate::Rejected(match result.error_message {
                         Some(message) if !message.is_empty() => truncate(&about_event(&message)),
                         _ => "Pinterest reported the event as failed, without a message".to_owned(),
                     }),

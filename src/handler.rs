@@ -144,7 +144,8 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
 
 /// Runs one invocation to its end; `deadline` is the Lambda deadline.
 pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocation {
-    let mut counters = Counters {
+    // What an invocation that reads no event counts.
+    let nothing = Counters {
         test_mode: state.settings.test_mode,
         ..Counters::default()
     };
@@ -152,31 +153,34 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
         return Invocation {
             trigger: "unknown",
             response: Err(HandlerError::Unsupported(describe(&event))),
-            counters,
+            counters: nothing,
         };
     };
-    let response = match trigger {
+    let (response, counters) = match trigger {
         Trigger::Sqs => {
             let batch = sqs::SqsBatch::read(&event);
-            let response = match sqs::handle(state, &batch, deadline, &mut counters).await {
+            let (reply, counters) = sqs::handle(state, &batch, deadline).await;
+            let response = match reply {
                 sqs::SqsReply::Partial(response) => to_value(&response),
                 sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
             };
             // A 6 MiB batch takes milliseconds to free: the response need not wait for it.
             release(event);
-            response
+            (response, counters)
         }
         Trigger::HttpApi => match parse::<ApiGatewayV2httpRequest>(trigger.as_str(), event) {
             Ok(request) => {
-                to_value(&http::handle_v2(state, &request, deadline, &mut counters).await)
+                let (response, counters) = http::handle_v2(state, &request, deadline).await;
+                (to_value(&response), counters)
             }
-            Err(e) => Err(e),
+            Err(e) => (Err(e), nothing),
         },
         Trigger::RestApi => match parse::<ApiGatewayProxyRequest>(trigger.as_str(), event) {
             Ok(request) => {
-                to_value(&http::handle_v1(state, &request, deadline, &mut counters).await)
+                let (response, counters) = http::handle_v1(state, &request, deadline).await;
+                (to_value(&response), counters)
             }
-            Err(e) => Err(e),
+            Err(e) => (Err(e), nothing),
         },
     };
     Invocation {

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod event;
 #[cfg(feature = "fake-pinterest")]
 pub mod fake_pinterest;
+pub mod fate;
 pub mod handler;
 pub mod logging;
 pub mod mapping;

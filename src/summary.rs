@@ -1,42 +1,35 @@
 //! Per-invocation counters, the one summary log line, and the CloudWatch Embedded Metric Format document.
 
-use crate::trigger::Status;
+use crate::fate::Tally;
 use serde_json::{Value, json};
 
-/// What one invocation did.
+/// The requests one invocation made to Pinterest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Requests {
+    /// HTTP attempts made.
+    pub sent: u64,
+    /// Attempts that re-sent a request already sent (after a transient error or a 401).
+    pub retries: u64,
+    /// Answers refusing the credentials: 401 after the token was re-read, or 403.
+    pub auth_failures: u64,
+}
+
+/// What one invocation did, computed from what its trigger reports: its records, the fates of its events, its
+/// requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
     pub records: u64,
     pub records_failed: u64,
-    pub received: u64,
-    pub delivered: u64,
-    pub skipped: u64,
-    pub filtered: u64,
-    pub rejected: u64,
-    pub failed: u64,
-    pub requests: u64,
-    pub retries: u64,
+    /// How many events met each fate.
+    pub events: Tally,
+    pub requests: Requests,
     /// Rejected events written to the rejected-events queue.
     pub rejected_queued: u64,
-    /// Requests refused with 401 after the token was re-read, or with 403.
-    pub auth_failures: u64,
     /// `PINTEREST_TEST_MODE`: Pinterest does not record the events.
     pub test_mode: bool,
 }
 
 impl Counters {
-    /// Counts one event's final status.
-    pub fn count(&mut self, status: Status) {
-        self.received += 1;
-        match status {
-            Status::Delivered => self.delivered += 1,
-            Status::Skipped => self.skipped += 1,
-            Status::Filtered => self.filtered += 1,
-            Status::Rejected => self.rejected += 1,
-            Status::Failed => self.failed += 1,
-        }
-    }
-
     /// Emits the invocation's summary line: INFO, or WARN when an event was rejected or failed or a record
     /// failed, so that a function logging at WARN still says which invocations had trouble.
     pub fn log(&self, trigger: &str, duration_ms: u64, cold_start: bool) {
@@ -47,16 +40,16 @@ impl Counters {
                     trigger,
                     records = self.records,
                     records_failed = self.records_failed,
-                    events_received = self.received,
-                    delivered = self.delivered,
-                    skipped = self.skipped,
-                    filtered = self.filtered,
-                    rejected = self.rejected,
-                    failed = self.failed,
-                    requests = self.requests,
-                    retries = self.retries,
+                    events_received = self.events.events(),
+                    delivered = self.events.delivered,
+                    skipped = self.events.skipped,
+                    filtered = self.events.filtered,
+                    rejected = self.events.rejected,
+                    failed = self.events.failed,
+                    requests = self.requests.sent,
+                    retries = self.requests.retries,
                     rejected_queued = self.rejected_queued,
-                    auth_failures = self.auth_failures,
+                    auth_failures = self.requests.auth_failures,
                     test_mode = self.test_mode,
                     duration_ms,
                     cold_start,
@@ -73,7 +66,7 @@ impl Counters {
 
     /// Whether an event was rejected or failed, or a record failed.
     pub fn had_trouble(&self) -> bool {
-        self.rejected + self.failed + self.records_failed > 0
+        self.events.rejected + self.events.failed + self.records_failed > 0
     }
 
     /// One EMF document (print it alone on a stdout line; CloudWatch turns it into metrics). `level` is the
@@ -89,16 +82,16 @@ impl Counters {
         let counts = [
             ("Records", self.records),
             ("RecordsFailed", self.records_failed),
-            ("EventsReceived", self.received),
-            ("EventsDelivered", self.delivered),
-            ("EventsSkipped", self.skipped),
-            ("EventsFiltered", self.filtered),
-            ("EventsRejected", self.rejected),
-            ("EventsFailed", self.failed),
-            ("Requests", self.requests),
-            ("Retries", self.retries),
+            ("EventsReceived", self.events.events()),
+            ("EventsDelivered", self.events.delivered),
+            ("EventsSkipped", self.events.skipped),
+            ("EventsFiltered", self.events.filtered),
+            ("EventsRejected", self.events.rejected),
+            ("EventsFailed", self.events.failed),
+            ("Requests", self.requests.sent),
+            ("Retries", self.requests.retries),
             ("EventsRejectedQueued", self.rejected_queued),
-            ("AuthFailures", self.auth_failures),
+            ("AuthFailures", self.requests.auth_failures),
         ];
         let mut metrics: Vec<Value> = counts
             .iter()
@@ -131,6 +124,7 @@ impl Counters {
 mod tests {
     use super::*;
     use crate::config::Settings;
+    use crate::fate::Fate;
     use crate::handler;
     use crate::trigger::State;
     use std::collections::HashSet;
@@ -415,19 +409,18 @@ mod tests {
 
     #[test]
     fn emf_document_declares_every_metric_it_carries() {
-        let mut c = Counters {
+        let fates = [
+            Fate::Delivered,
+            Fate::Delivered,
+            Fate::Skipped("s".into()),
+            Fate::Rejected("r".into()),
+            Fate::Failed("f".into()),
+        ];
+        let c = Counters {
             records: 3,
+            events: Tally::of(&fates),
             ..Counters::default()
         };
-        for s in [
-            Status::Delivered,
-            Status::Delivered,
-            Status::Skipped,
-            Status::Rejected,
-            Status::Failed,
-        ] {
-            c.count(s);
-        }
         let doc = c.emf("Ns", "sqs", 1_700_000_000_000, 12, "INFO");
         let declared = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "Ns");
@@ -449,7 +442,10 @@ mod tests {
     fn emf_carries_the_queue_and_auth_metrics_and_test_mode_as_a_property() {
         let counters = Counters {
             rejected_queued: 3,
-            auth_failures: 2,
+            requests: Requests {
+                auth_failures: 2,
+                ..Requests::default()
+            },
             test_mode: true,
             ..Counters::default()
         };

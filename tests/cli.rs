@@ -346,7 +346,7 @@ fn replay_dry_run_prints_the_requests_with_the_token_redacted_and_the_response()
     // Nothing was sent, and the summary does not say delivered.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("dry run sqs: 5 records, 5 events: 3 to send, 1 skipped"),
+        stderr.contains("dry run sqs: 5 records, 5 events: 3 would_send, 1 skipped"),
         "{stderr}"
     );
     assert!(!stderr.contains("delivered"), "{stderr}");

@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::support::fake_pinterest::{
     AD_ACCOUNT_ID, FakePinterest, Reply, ResetServer, TOKEN, event, event_of_size,
 };
-use pinterest_destination::delivery::{DeliveryConfig, DeliveryReport, EventOutcome, deliver};
+use pinterest_destination::delivery::{DeliveryConfig, DeliveryReport, deliver};
+use pinterest_destination::fate::Fate;
 use pinterest_destination::pinterest::client::{MAX_ANSWER_BYTES, http_client};
 use pinterest_destination::token::{
     AccessToken, StaticToken, TokenError, TokenProvider, TokenSource,
@@ -62,11 +63,7 @@ fn assert_schema_clean(fake: &FakePinterest) {
 }
 
 fn all_delivered(report: &DeliveryReport, count: usize) -> bool {
-    report.outcomes.len() == count
-        && report
-            .outcomes
-            .iter()
-            .all(|o| *o == EventOutcome::Delivered)
+    report.outcomes.len() == count && report.outcomes.iter().all(|o| *o == Fate::Delivered)
 }
 
 /// A token source whose normal token is `normal` and whose forced refresh gives `refreshed`.
@@ -160,12 +157,12 @@ async fn oversized_event_is_rejected_without_being_sent() {
     cfg.max_body_bytes = 2000;
     let report = send(&cfg, &token(), &events, in_seconds(30)).await;
 
-    assert_eq!(report.outcomes[0], EventOutcome::Delivered);
+    assert_eq!(report.outcomes[0], Fate::Delivered);
     assert!(matches!(
         &report.outcomes[1],
-        EventOutcome::Rejected(reason) if reason.contains("5000 bytes")
+        Fate::Rejected(reason) if reason.contains("5000 bytes")
     ));
-    assert_eq!(report.outcomes[2], EventOutcome::Delivered);
+    assert_eq!(report.outcomes[2], Fate::Delivered);
     assert_eq!(report.requests, 2);
     assert!(
         fake.requests()
@@ -205,11 +202,11 @@ async fn failed_events_in_a_200_are_rejected_with_pinterests_message() {
     assert_eq!(
         report.outcomes,
         vec![
-            EventOutcome::Delivered,
-            EventOutcome::Rejected("Event 1: invalid user_data".to_owned()),
-            EventOutcome::Delivered,
-            EventOutcome::Rejected("Event 3: invalid user_data".to_owned()),
-            EventOutcome::Delivered,
+            Fate::Delivered,
+            Fate::Rejected("Event 1: invalid user_data".to_owned()),
+            Fate::Delivered,
+            Fate::Rejected("Event 3: invalid user_data".to_owned()),
+            Fate::Delivered,
         ]
     );
     assert_eq!(report.requests, 1);
@@ -246,12 +243,9 @@ async fn unprocessable_422_is_read_per_event() {
 
     assert_eq!(
         report.outcomes[0],
-        EventOutcome::Rejected("Event 0: invalid user_data".to_owned())
+        Fate::Rejected("Event 0: invalid user_data".to_owned())
     );
-    assert_eq!(
-        report.outcomes[1..],
-        [EventOutcome::Delivered, EventOutcome::Delivered]
-    );
+    assert_eq!(report.outcomes[1..], [Fate::Delivered, Fate::Delivered]);
     assert_eq!(report.requests, 1);
     assert_schema_clean(&fake);
 }
@@ -271,11 +265,11 @@ async fn bisection_isolates_one_bad_event() {
     for (index, outcome) in report.outcomes.iter().enumerate() {
         if index == 5 {
             assert!(
-                matches!(outcome, EventOutcome::Rejected(reason) if reason.starts_with("HTTP 400")),
+                matches!(outcome, Fate::Rejected(reason) if reason.starts_with("HTTP 400")),
                 "{outcome:?}"
             );
         } else {
-            assert_eq!(*outcome, EventOutcome::Delivered, "event {index}");
+            assert_eq!(*outcome, Fate::Delivered, "event {index}");
         }
     }
     // 0..8 refused, 0..4 ok, 4..8 refused, 4..6 refused, 6..8 ok, 4..5 ok, 5..6 refused.
@@ -301,7 +295,7 @@ async fn forbidden_everywhere_stops_splitting() {
         report
             .outcomes
             .iter()
-            .all(|o| matches!(o, EventOutcome::Rejected(r) if r.starts_with("HTTP 403")))
+            .all(|o| matches!(o, Fate::Rejected(r) if r.starts_with("HTTP 403")))
     );
     assert_eq!(report.requests, 3, "the request and its two halves");
     assert_schema_clean(&fake);
@@ -343,7 +337,7 @@ async fn persisting_401_fails_after_two_attempts() {
         report
             .outcomes
             .iter()
-            .all(|o| matches!(o, EventOutcome::Failed(r) if r.starts_with("HTTP 401")))
+            .all(|o| matches!(o, Fate::Failed(r) if r.starts_with("HTTP 401")))
     );
     assert_eq!(report.requests, 2);
     assert_eq!(fake.requests().len(), 2);
@@ -362,9 +356,10 @@ async fn token_error_fails_the_events_without_sending() {
     .await;
 
     assert!(
-        report.outcomes.iter().all(
-            |o| matches!(o, EventOutcome::Failed(r) if r.contains("access token unavailable"))
-        )
+        report
+            .outcomes
+            .iter()
+            .all(|o| matches!(o, Fate::Failed(r) if r.contains("access token unavailable")))
     );
     assert_eq!(report.requests, 0);
     assert!(fake.requests().is_empty());
@@ -418,9 +413,7 @@ async fn not_implemented_is_not_retried() {
     )
     .await;
 
-    assert!(
-        matches!(&report.outcomes[..], [EventOutcome::Rejected(r)] if r.starts_with("HTTP 501"))
-    );
+    assert!(matches!(&report.outcomes[..], [Fate::Rejected(r)] if r.starts_with("HTTP 501")));
     assert_eq!(report.requests, 1);
     assert_schema_clean(&fake);
 }
@@ -454,7 +447,7 @@ async fn connection_resets_fail_within_the_deadline() {
         report
             .outcomes
             .iter()
-            .all(|o| matches!(o, EventOutcome::Failed(r) if r.contains("request failed"))),
+            .all(|o| matches!(o, Fate::Failed(r) if r.contains("request failed"))),
         "{:?}",
         report.outcomes[0]
     );
@@ -478,7 +471,7 @@ async fn deadline_stops_pending_retries() {
         report
             .outcomes
             .iter()
-            .all(|o| matches!(o, EventOutcome::Failed(r) if r.starts_with("HTTP 503")))
+            .all(|o| matches!(o, Fate::Failed(r) if r.starts_with("HTTP 503")))
     );
     assert!(report.requests > 1);
     assert_schema_clean(&fake);
@@ -502,7 +495,7 @@ async fn retry_after_beyond_the_deadline_fails_at_once() {
         report
             .outcomes
             .iter()
-            .all(|o| matches!(o, EventOutcome::Failed(r) if r.contains("deadline")))
+            .all(|o| matches!(o, Fate::Failed(r) if r.contains("deadline")))
     );
     assert_eq!(report.requests, 1);
 }
@@ -518,12 +511,7 @@ async fn deadline_already_past_sends_nothing() {
     )
     .await;
 
-    assert!(
-        report
-            .outcomes
-            .iter()
-            .all(|o| matches!(o, EventOutcome::Failed(_)))
-    );
+    assert!(report.outcomes.iter().all(|o| matches!(o, Fate::Failed(_))));
     assert!(fake.requests().is_empty());
 }
 
@@ -605,9 +593,7 @@ async fn the_fake_catches_bodies_outside_the_schema() {
     )
     .await;
 
-    assert!(
-        matches!(&report.outcomes[..], [EventOutcome::Rejected(r)] if r.starts_with("HTTP 400"))
-    );
+    assert!(matches!(&report.outcomes[..], [Fate::Rejected(r)] if r.starts_with("HTTP 400")));
     assert_eq!(fake.schema_violations().len(), 1);
 }
 

@@ -2,6 +2,7 @@
 //! Commanders Act's pages give them, maps to its Pinterest name through the setting, and validates.
 
 use pinterest_destination::config::mapper_from_env;
+use pinterest_destination::fate::Fate;
 use pinterest_destination::mapping::Outcome;
 use serde_json::json;
 
@@ -132,7 +133,7 @@ fn mapped_name(settings: &[(&str, &str)], name: &str) -> Option<String> {
             assert!(errors.is_empty(), "{name}: {errors:?}");
             Some(out["event_name"].as_str().unwrap().to_string())
         }
-        Outcome::Skipped(_) => None,
+        Outcome::NotSent(Fate::Skipped(_)) => None,
         other => panic!("{name}: {other:?}"),
     }
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use crate::support::fake_pinterest::{AD_ACCOUNT_ID, FakePinterest, Recorded, Reply, TOKEN};
 use crate::support::leaks::{self, HTTP_EVENT_ID, REST_EVENT_IDS, fifo, fixture, sqs};
 use pinterest_destination::config::Settings;
+use pinterest_destination::fate::Tally;
 use pinterest_destination::handler::{self, HandlerError, Invocation};
-use pinterest_destination::summary::Counters;
+use pinterest_destination::summary::{Counters, Requests};
 use pinterest_destination::trigger::State;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -126,14 +127,17 @@ fn counters(
     Counters {
         records,
         records_failed,
-        received: delivered + skipped + rejected + failed,
-        delivered,
-        skipped,
-        filtered: 0,
-        rejected,
-        failed,
-        requests,
-        retries: 0,
+        events: Tally {
+            delivered,
+            skipped,
+            rejected,
+            failed,
+            ..Tally::default()
+        },
+        requests: Requests {
+            sent: requests,
+            ..Requests::default()
+        },
         ..Counters::default()
     }
 }
@@ -232,7 +236,7 @@ async fn sqs_all_records_failing_transiently_is_an_error_so_lambda_backs_off() {
         other => panic!("expected RetryAll, got {other:?}"),
     }
     assert!(started.elapsed() < SHORT_BUDGET, "{:?}", started.elapsed());
-    assert_eq!(invocation.counters.failed, 3);
+    assert_eq!(invocation.counters.events.failed, 3);
     assert_eq!(invocation.counters.records_failed, 2);
     let requests = assert_requests_clean(&fake);
     assert!(requests.len() >= 2, "503 is retried: {}", requests.len());
@@ -241,7 +245,7 @@ async fn sqs_all_records_failing_transiently_is_an_error_so_lambda_backs_off() {
             .iter()
             .all(|r| r.status == 503 && r.event_ids == sqs::SENT)
     );
-    assert_eq!(invocation.counters.requests, requests.len() as u64);
+    assert_eq!(invocation.counters.requests.sent, requests.len() as u64);
 }
 
 #[tokio::test]
@@ -735,9 +739,9 @@ async fn events_the_consent_gate_filters_are_acknowledged_counted_and_never_sent
     assert_eq!(failures(&invocation), Vec::<String>::new());
     assert_eq!(
         (
-            invocation.counters.delivered,
-            invocation.counters.filtered,
-            invocation.counters.received
+            invocation.counters.events.delivered,
+            invocation.counters.events.filtered,
+            invocation.counters.events.events()
         ),
         (1, 2, 3)
     );
@@ -770,8 +774,11 @@ async fn refused_credentials_count_as_auth_failures() {
             "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:events",
             "body": purchase("e-1").to_string()}]});
         let invocation = invoke(&state, event, BUDGET).await;
-        assert_eq!(invocation.counters.auth_failures, expected, "{reply:?}");
-        assert_eq!(invocation.counters.rejected, 1, "{reply:?}");
+        assert_eq!(
+            invocation.counters.requests.auth_failures, expected,
+            "{reply:?}"
+        );
+        assert_eq!(invocation.counters.events.rejected, 1, "{reply:?}");
     }
     let fake = FakePinterest::start().await;
     fake.set_token("pina_nobody_has_it");
@@ -784,7 +791,7 @@ async fn refused_credentials_count_as_auth_failures() {
         2,
         "one attempt, one after re-reading the token"
     );
-    assert_eq!(invocation.counters.auth_failures, 1);
+    assert_eq!(invocation.counters.requests.auth_failures, 1);
 }
 
 /// The rejected-events queue is for SQS batches only: an API caller learns of its rejected events from the

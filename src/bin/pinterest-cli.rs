@@ -302,23 +302,22 @@ async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
     };
     writeln!(out, "{response}")?;
     let c = &invocation.counters;
-    // A dry run sends nothing: what it counts as delivered is what would have been sent.
-    let (run, delivered) = if send {
-        ("sent", "delivered")
+    // A dry run sends nothing: its events count as would_send, never as delivered.
+    let (run, sent, sent_as) = if send {
+        ("sent", c.events.delivered, "delivered")
     } else {
-        ("dry run", "to send")
+        ("dry run", c.events.would_send, "would_send")
     };
     eprintln!(
-        "{run} {}: {}, {}: {} {delivered}, {} skipped, {} filtered, {} rejected, {} failed; {}",
+        "{run} {}: {}, {}: {sent} {sent_as}, {} skipped, {} filtered, {} rejected, {} failed; {}",
         invocation.trigger,
         counted(c.records, "record", "records"),
-        counted(c.received, "event", "events"),
-        c.delivered,
-        c.skipped,
-        c.filtered,
-        c.rejected,
-        c.failed,
-        counted(c.requests, "request", "requests"),
+        counted(c.events.events(), "event", "events"),
+        c.events.skipped,
+        c.events.filtered,
+        c.events.rejected,
+        c.events.failed,
+        counted(c.requests.sent, "request", "requests"),
     );
     if invocation.response.is_err() {
         if commanders_act_event {

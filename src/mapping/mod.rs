@@ -9,6 +9,7 @@ pub mod names;
 pub mod targets;
 
 use crate::event::{self, Lookup, Path, Unreadable, Value};
+use crate::fate::Fate;
 use crate::normalize::{self, HashedField, Omitted};
 use crate::pinterest::model::{
     ActionSource, Content, ConversionEvent, CustomData, Hashed, Members, Text, UserData,
@@ -54,17 +55,15 @@ impl Default for Mapper {
     }
 }
 
-/// What became of one event.
+/// What mapping made of one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome<'a> {
-    /// Borrows the texts it sends unchanged from the event.
+    /// To send; borrows the texts it sends unchanged from the event.
     Mapped(Box<ConversionEvent<'a>>),
-    /// Not sent: no event-name mapping. The reason names the event name.
-    Skipped(String),
-    /// Not sent: the consent gate found none of its categories in the event. The reason says what it found.
-    Filtered(String),
-    /// Permanently invalid; the reason names the field(s), never personal data.
-    Rejected(String),
+    /// Not sent, and why: [`Fate::Skipped`] (no event-name mapping; the reason names the event name),
+    /// [`Fate::Filtered`] (the consent gate found none of its categories; the reason says what it found) or
+    /// [`Fate::Rejected`] (permanently invalid; the reason names the field(s), never personal data).
+    NotSent(Fate),
 }
 
 /// The outcome plus what the caller should log or report.
@@ -268,10 +267,10 @@ impl Mapper {
         let outcome = if event.is_object() {
             self.map_object(&mut reader, now)
         } else {
-            Err(Outcome::Rejected(format!(
+            Err(Outcome::NotSent(Fate::Rejected(format!(
                 "event: expected a JSON object, got {}",
                 event::kind(event)
-            )))
+            ))))
         };
         let event_id = match &outcome {
             Ok(mapped) => Some(mapped.event_id.to_string()),
@@ -292,16 +291,17 @@ impl Mapper {
         now: i64,
     ) -> Result<ConversionEvent<'a>, Outcome<'a>> {
         let Some(name) = r.text(Field::EventName) else {
-            return Err(Outcome::Rejected(format!(
+            return Err(Outcome::NotSent(Fate::Rejected(format!(
                 "event_name: {}",
                 self.why_absent(r.event, Field::EventName)
-            )));
+            ))));
         };
         let Some(event_name) = self.names.resolve(&name) else {
-            return Err(Outcome::Skipped(unmapped_reason(&name)));
+            return Err(Outcome::NotSent(Fate::Skipped(unmapped_reason(&name))));
         };
         if let Some(gate) = &self.consent {
-            gate.check(r.event).map_err(Outcome::Filtered)?;
+            gate.check(r.event)
+                .map_err(|reason| Outcome::NotSent(Fate::Filtered(reason)))?;
         }
 
         let event_id = r.text(Field::EventId);
@@ -332,10 +332,10 @@ impl Mapper {
         let (Some(event_id), Some(event_time), Some(action_source)) =
             (event_id, event_time, action_source)
         else {
-            return Err(Outcome::Rejected(r.errors.join("; ")));
+            return Err(Outcome::NotSent(Fate::Rejected(r.errors.join("; "))));
         };
         if !r.errors.is_empty() {
-            return Err(Outcome::Rejected(r.errors.join("; ")));
+            return Err(Outcome::NotSent(Fate::Rejected(r.errors.join("; "))));
         }
 
         let mut extras = self.extras(r);

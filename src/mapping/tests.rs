@@ -55,7 +55,7 @@ fn mapped(event: &Value) -> Value {
 
 fn rejected(event: &Value) -> String {
     match map_json(&Mapper::default(), event, NOW).outcome {
-        Outcome::Rejected(why) => why,
+        Outcome::NotSent(Fate::Rejected(why)) => why,
         other => panic!("expected rejected, got {other:?}"),
     }
 }
@@ -86,7 +86,9 @@ fn event_names_follow_the_table_and_unmapped_are_skipped() {
     );
     assert_eq!(
         m.outcome,
-        Outcome::Skipped("event_name 'newsletter_optin' has no Pinterest mapping".into())
+        Outcome::NotSent(Fate::Skipped(
+            "event_name 'newsletter_optin' has no Pinterest mapping".into()
+        ))
     );
     assert_eq!(m.event_id.as_deref(), Some("ev-1"));
     let free_text = map_json(
@@ -94,7 +96,7 @@ fn event_names_follow_the_table_and_unmapped_are_skipped() {
         &with(base(), "event_name", json!("mail jane@doe.example")),
         NOW,
     );
-    let Outcome::Skipped(reason) = free_text.outcome else {
+    let Outcome::NotSent(Fate::Skipped(reason)) = free_text.outcome else {
         panic!("{free_text:?}")
     };
     assert!(!reason.contains("jane"), "{reason}");
@@ -147,7 +149,7 @@ fn event_id_prefers_partners_then_context_and_is_required() {
     let mapper = Mapper::default();
     let mapping = mapper.map(tree, NOW);
     match &mapping.outcome {
-        Outcome::Rejected(why) => assert_eq!(
+        Outcome::NotSent(Fate::Rejected(why)) => assert_eq!(
             why,
             "event_id: a number too large to read exactly (send it as a string) (context.event_id); \
              Pinterest needs it to deduplicate"
@@ -279,7 +281,7 @@ fn event_time_forms_and_limits() {
             NOW
         )
         .outcome,
-        Outcome::Rejected(_)
+        Outcome::NotSent(Fate::Rejected(_))
     ));
 }
 
@@ -773,14 +775,14 @@ fn the_consent_gate_filters_before_validation_and_after_the_name_lookup() {
         NOW,
     );
     assert!(
-        matches!(&m.outcome, Outcome::Filtered(why) if why.contains("none of")),
+        matches!(&m.outcome, Outcome::NotSent(Fate::Filtered(why)) if why.contains("none of")),
         "{m:?}"
     );
     // An unmapped name is skipped first.
     let unmapped = with(base(), "event_name", json!("newsletter_optin"));
     assert!(matches!(
         map_json(&mapper, &unmapped, NOW).outcome,
-        Outcome::Skipped(_)
+        Outcome::NotSent(Fate::Skipped(_))
     ));
     // A malformed list filters the event with the reason; the event id is still reported.
     let m = map_json(
@@ -788,7 +790,9 @@ fn the_consent_gate_filters_before_validation_and_after_the_name_lookup() {
         &with(base(), "user.consent_categories", json!("3")),
         NOW,
     );
-    assert!(matches!(&m.outcome, Outcome::Filtered(why) if why.contains("expected an array")));
+    assert!(
+        matches!(&m.outcome, Outcome::NotSent(Fate::Filtered(why)) if why.contains("expected an array"))
+    );
     assert_eq!(m.event_id.as_deref(), Some("ev-1"));
     // Without the gate, consent is not looked at.
     assert_eq!(
@@ -934,5 +938,5 @@ fn the_current_table_names_events_with_pinterests_newer_names() {
         &with(base(), "event_name", json!("app_install")),
         NOW,
     );
-    assert!(matches!(m.outcome, Outcome::Skipped(_)));
+    assert!(matches!(m.outcome, Outcome::NotSent(Fate::Skipped(_))));
 }

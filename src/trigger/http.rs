@@ -1,7 +1,8 @@
 //! API Gateway trigger (REST v1 and HTTP API v2): `POST` a body of events, get one result per event.
 
-use super::{State, Status, process};
+use super::{State, process};
 use crate::event::{self, Value};
+use crate::fate::Tally;
 use crate::summary::Counters;
 use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
@@ -123,15 +124,20 @@ fn body_bytes(
     }
 }
 
-/// A request refused before any event was read: counted and logged as such.
-fn refused(reply: Reply, counters: &mut Counters) -> Reply {
-    counters.records_failed = 1;
+/// A request refused before any event was read: logged as such, its one record failed.
+fn refused(reply: Reply, counters: Counters) -> (Reply, Counters) {
     tracing::warn!(
         status = reply.status,
         "request refused: {}",
         reply.body["error"]
     );
-    reply
+    (
+        reply,
+        Counters {
+            records_failed: 1,
+            ..counters
+        },
+    )
 }
 
 /// One entry of the response's `results`.
@@ -140,26 +146,34 @@ struct ResultLine<'a> {
     index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     event_id: Option<Cow<'a, str>>,
-    status: Status,
+    status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
 }
 
-/// Handles a request, whatever the API Gateway version.
+/// Handles a request, whatever the API Gateway version: the reply, and the counters of what it did.
 pub async fn handle(
     state: &State,
     method: &Method,
     body: Option<&str>,
     base64_encoded: bool,
     deadline: Instant,
-    counters: &mut Counters,
-) -> Reply {
-    counters.records = 1;
+) -> (Reply, Counters) {
+    let counters = Counters {
+        records: 1,
+        test_mode: state.settings.test_mode,
+        ..Counters::default()
+    };
     if method != Method::POST {
-        counters.records_failed = 1;
         let mut reply = error(405, format!("method {method} not allowed; use POST"));
         reply.headers.push(("allow", "POST"));
-        return reply;
+        return (
+            reply,
+            Counters {
+                records_failed: 1,
+                ..counters
+            },
+        );
     }
     let bytes = match body_bytes(body, base64_encoded, state.settings.max_api_body_bytes) {
         Ok(bytes) => bytes,
@@ -181,43 +195,50 @@ pub async fn handle(
         return refused(error(413, reason), counters);
     }
     let deadline = deadline.min(Instant::now() + API_GATEWAY_BUDGET);
-    let results = process(state, &events, super::unix_now(), deadline, counters).await;
-    let lines: Vec<ResultLine> = results
+    let delivered = process(state, &events, super::unix_now(), deadline).await;
+    let lines: Vec<ResultLine> = delivered
+        .results
         .iter()
         .enumerate()
         .map(|(index, r)| ResultLine {
             index,
             event_id: r.event_id.as_deref().map(super::short_id),
-            status: r.status,
-            error: r
-                .reason
-                .as_deref()
-                .filter(|_| r.status != Status::Delivered),
+            status: r.fate.name(),
+            error: r.fate.reason(),
         })
         .collect();
-    let body = json!({
+    let tally = Tally::of(delivered.results.iter().map(|r| &r.fate));
+    let mut body = json!({
         "results": lines,
-        "delivered": counters.delivered,
-        "skipped": counters.skipped,
-        "filtered": counters.filtered,
-        "rejected": counters.rejected,
-        "failed": counters.failed,
+        "delivered": tally.delivered,
+        "skipped": tally.skipped,
+        "filtered": tally.filtered,
+        "rejected": tally.rejected,
+        "failed": tally.failed,
     });
-    let (status, headers) = if counters.failed > 0 {
+    // Only a dry run (`pinterest-cli replay` without `--send`) has events that would be sent.
+    if tally.would_send > 0 {
+        body["would_send"] = json!(tally.would_send);
+    }
+    let (status, headers) = if tally.failed > 0 {
         (503, vec![("retry-after", RETRY_AFTER_SECS)])
-    } else if counters.rejected > 0 {
+    } else if tally.rejected > 0 {
         (422, Vec::new())
     } else {
         (200, Vec::new())
     };
-    if status != 200 {
-        counters.records_failed = 1;
-    }
-    Reply {
+    let counters = Counters {
+        records_failed: u64::from(status != 200),
+        events: tally,
+        requests: delivered.requests,
+        ..counters
+    };
+    let reply = Reply {
         status,
         body,
         headers,
-    }
+    };
+    (reply, counters)
 }
 
 fn header_map(reply: &Reply) -> HeaderMap {
@@ -234,22 +255,20 @@ pub async fn handle_v1(
     state: &State,
     request: &ApiGatewayProxyRequest,
     deadline: Instant,
-    counters: &mut Counters,
-) -> ApiGatewayProxyResponse {
-    let reply = handle(
+) -> (ApiGatewayProxyResponse, Counters) {
+    let (reply, counters) = handle(
         state,
         &request.http_method,
         request.body.as_deref(),
         request.is_base64_encoded,
         deadline,
-        counters,
     )
     .await;
     let mut response = ApiGatewayProxyResponse::default();
     response.status_code = i64::from(reply.status);
     response.headers = header_map(&reply);
     response.body = Some(Body::Text(reply.body.to_string()));
-    response
+    (response, counters)
 }
 
 /// HTTP API (v2) request → reply.
@@ -257,22 +276,20 @@ pub async fn handle_v2(
     state: &State,
     request: &ApiGatewayV2httpRequest,
     deadline: Instant,
-    counters: &mut Counters,
-) -> ApiGatewayV2httpResponse {
-    let reply = handle(
+) -> (ApiGatewayV2httpResponse, Counters) {
+    let (reply, counters) = handle(
         state,
         &request.request_context.http.method,
         request.body.as_deref(),
         request.is_base64_encoded,
         deadline,
-        counters,
     )
     .await;
     let mut response = ApiGatewayV2httpResponse::default();
     response.status_code = i64::from(reply.status);
     response.headers = header_map(&reply);
     response.body = Some(Body::Text(reply.body.to_string()));
-    response
+    (response, counters)
 }
 
 #[cfg(test)]

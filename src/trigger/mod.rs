@@ -4,11 +4,12 @@ pub mod http;
 pub mod sqs;
 
 use crate::config::{Settings, TokenSetting};
-use crate::delivery::{self, DeliveryConfig, EventOutcome};
+use crate::delivery::{self, DeliveryConfig};
 use crate::event::Value;
+use crate::fate::Fate;
 use crate::mapping::Outcome;
 use crate::rejected::RejectedQueue;
-use crate::summary::Counters;
+use crate::summary::Requests;
 use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider, TokenSource};
 use std::borrow::Cow;
 use std::sync::Mutex;
@@ -19,7 +20,7 @@ use tokio::time::Instant;
 pub enum Sender {
     /// Pinterest's API, with this token source.
     Pinterest(TokenProvider),
-    /// Nowhere: the request bodies are kept for the CLI to print, and the events count as delivered.
+    /// Nowhere: the request bodies are kept for the CLI to print, and the events count as would_send.
     DryRun(Mutex<Vec<String>>),
 }
 
@@ -129,24 +130,29 @@ fn distinct(warnings: &[String]) -> Vec<(&str, usize)> {
     seen
 }
 
-/// Final state of one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Delivered,
-    Skipped,
-    Filtered,
-    Rejected,
-    Failed,
-}
-
 /// The result of one event, in input order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventResult {
-    pub status: Status,
+    pub fate: Fate,
     pub event_id: Option<String>,
-    /// Why it was skipped, rejected or failed (no personal data).
-    pub reason: Option<String>,
+}
+
+impl EventResult {
+    /// Whether the event is still to be delivered (failed transiently, or not sent yet).
+    pub fn failed(&self) -> bool {
+        matches!(self.fate, Fate::Failed(_))
+    }
+
+    /// Whether the event was rejected (at mapping or by Pinterest).
+    pub fn rejected(&self) -> bool {
+        matches!(self.fate, Fate::Rejected(_))
+    }
+}
+
+/// The events of a batch, delivered: one result per event, and the requests it took.
+pub struct Delivered {
+    pub results: Vec<EventResult>,
+    pub requests: Requests,
 }
 
 /// What a JSON value of an unexpected type is, for an error that must not quote it: `an object`, `null`, ...
@@ -178,19 +184,18 @@ pub fn release<T: Send + 'static>(value: T) {
     }
 }
 
-/// Maps and delivers `events`; returns one result per event, in order, and counts them into `counters`.
+/// Maps and delivers `events`: one result per event, in order, and the requests it took.
 pub async fn process(
     state: &State,
     events: &[Value<'_>],
     now: i64,
     deadline: Instant,
-    counters: &mut Counters,
-) -> Vec<EventResult> {
+) -> Delivered {
     let mut batch = Batch::default();
     for event in events {
         batch.map(state, event, now, None);
     }
-    batch.deliver(state, deadline, counters).await
+    batch.deliver(state, deadline).await
 }
 
 /// Events mapped so far and waiting for delivery: one result per event, in input order, and the serialised
@@ -219,39 +224,40 @@ impl Batch {
                 event_log!(warn, id, message_id, "{warning} ({times} times)");
             }
         }
-        let (status, reason) = match mapping.outcome {
+        let fate = match mapping.outcome {
             Outcome::Mapped(mapped) => match serde_json::to_string(&mapped) {
                 Ok(json) => {
                     self.to_send.push(json);
                     self.sent_index.push(index);
                     // Until delivery reports on it, an event counts as not delivered: nothing is lost by default.
-                    (Status::Failed, None)
+                    Fate::Failed(NOT_REPORTED.to_owned())
                 }
-                Err(e) => (
-                    Status::Rejected,
-                    Some(format!("event could not be serialised: {e}")),
-                ),
+                Err(e) => Fate::Rejected(format!("event could not be serialised: {e}")),
             },
-            Outcome::Skipped(reason) => {
-                event_log!(info, id, message_id, "event skipped: {reason}");
-                (Status::Skipped, Some(reason))
-            }
-            Outcome::Filtered(reason) => {
-                tracing::info!(
-                    event_id = id,
-                    "event filtered by the consent gate: {reason}"
-                );
-                (Status::Filtered, Some(reason))
-            }
-            Outcome::Rejected(reason) => {
-                event_log!(warn, id, message_id, "event rejected: {reason}");
-                (Status::Rejected, Some(reason))
+            Outcome::NotSent(fate) => {
+                match &fate {
+                    Fate::Skipped(reason) => {
+                        event_log!(info, id, message_id, "event skipped: {reason}")
+                    }
+                    Fate::Filtered(reason) => {
+                        event_log!(
+                            info,
+                            id,
+                            message_id,
+                            "event filtered by the consent gate: {reason}"
+                        )
+                    }
+                    Fate::Rejected(reason) => {
+                        event_log!(warn, id, message_id, "event rejected: {reason}")
+                    }
+                    Fate::Delivered | Fate::WouldSend | Fate::Failed(_) => {}
+                }
+                fate
             }
         };
         self.results.push(EventResult {
-            status,
+            fate,
             event_id: mapping.event_id,
-            reason,
         });
         self.message_ids.push(message_id.map(str::to_owned));
     }
@@ -271,86 +277,73 @@ impl Batch {
             .extend(other.sent_index.into_iter().map(|index| index + offset));
     }
 
-    /// Delivers the mapped events; returns one result per event, in order, and counts them into `counters`.
-    pub async fn deliver(
-        self,
-        state: &State,
-        deadline: Instant,
-        counters: &mut Counters,
-    ) -> Vec<EventResult> {
+    /// Delivers the mapped events: one result per event, in order, and the requests it took.
+    pub async fn deliver(self, state: &State, deadline: Instant) -> Delivered {
         let Self {
             mut results,
             message_ids,
             to_send,
             sent_index,
         } = self;
-        if !to_send.is_empty() {
-            let outcomes = match &state.sender {
-                Sender::Pinterest(tokens) => {
-                    // Boxed: the delivery future is deep, and the runtime's handler future nests it further.
-                    let delivering =
-                        delivery::deliver(&state.http, &state.delivery, tokens, &to_send, deadline);
-                    let report = Box::pin(delivering).await;
-                    counters.requests += u64::from(report.requests);
-                    counters.retries += u64::from(report.retries);
-                    counters.auth_failures += u64::from(report.auth_failures);
-                    report.outcomes
-                }
-                Sender::DryRun(bodies) => {
-                    let plan = delivery::plan_requests(&to_send, &state.delivery);
-                    counters.requests += plan.len() as u64;
-                    if let Ok(mut bodies) = bodies.lock() {
-                        bodies.extend(
-                            plan.into_iter()
-                                .map(|range| delivery::request_body(&to_send[range])),
-                        );
-                    }
-                    vec![EventOutcome::Delivered; to_send.len()]
-                }
-            };
-            release(to_send);
-            let mut outcomes = outcomes.into_iter();
-            for index in sent_index {
-                let result = &mut results[index];
-                let id = result.event_id.as_deref();
-                let message_id = message_ids.get(index).and_then(Option::as_deref);
-                match outcomes.next() {
-                    Some(EventOutcome::Delivered) => {
-                        result.status = Status::Delivered;
-                        result.reason = None;
-                    }
-                    Some(EventOutcome::Rejected(reason)) => {
-                        event_log!(
-                            warn,
-                            id,
-                            message_id,
-                            "event rejected by Pinterest: {reason}"
-                        );
-                        result.status = Status::Rejected;
-                        result.reason = Some(reason);
-                    }
-                    Some(EventOutcome::Failed(reason)) => {
-                        event_log!(
-                            warn,
-                            id,
-                            message_id,
-                            "event not delivered (will be retried): {reason}"
-                        );
-                        result.status = Status::Failed;
-                        result.reason = Some(reason);
-                    }
-                    None => {
-                        result.reason = Some("delivery did not report on this event".to_string());
-                    }
-                }
+        let mut requests = Requests::default();
+        if to_send.is_empty() {
+            return Delivered { results, requests };
+        }
+        let fates = match &state.sender {
+            Sender::Pinterest(tokens) => {
+                // Boxed: the delivery future is deep, and the runtime's handler future nests it further.
+                let delivering =
+                    delivery::deliver(&state.http, &state.delivery, tokens, &to_send, deadline);
+                let report = Box::pin(delivering).await;
+                requests = Requests {
+                    sent: u64::from(report.requests),
+                    retries: u64::from(report.retries),
+                    auth_failures: u64::from(report.auth_failures),
+                };
+                report.outcomes
             }
+            Sender::DryRun(bodies) => {
+                let plan = delivery::plan_requests(&to_send, &state.delivery);
+                requests.sent = plan.len() as u64;
+                if let Ok(mut bodies) = bodies.lock() {
+                    bodies.extend(
+                        plan.into_iter()
+                            .map(|range| delivery::request_body(&to_send[range])),
+                    );
+                }
+                vec![Fate::WouldSend; to_send.len()]
+            }
+        };
+        release(to_send);
+        for (index, fate) in sent_index.into_iter().zip(fates) {
+            let result = &mut results[index];
+            let id = result.event_id.as_deref();
+            let message_id = message_ids.get(index).and_then(Option::as_deref);
+            match &fate {
+                Fate::Rejected(reason) => event_log!(
+                    warn,
+                    id,
+                    message_id,
+                    "event rejected by Pinterest: {reason}"
+                ),
+                Fate::Failed(reason) => {
+                    event_log!(
+                        warn,
+                        id,
+                        message_id,
+                        "event not delivered (will be retried): {reason}"
+                    )
+                }
+                _ => {}
+            }
+            result.fate = fate;
         }
-        for result in &results {
-            counters.count(result.status);
-        }
-        results
+        Delivered { results, requests }
     }
 }
+
+/// The reason of an event that delivery did not report on (it stays failed, so nothing is lost).
+const NOT_REPORTED: &str = "delivery did not report on this event";
 
 #[cfg(test)]
 mod tests {

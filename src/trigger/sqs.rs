@@ -1,8 +1,9 @@
 //! SQS trigger: each record's body is decoded on its own; rejected events go to the rejected-events queue when
 //! there is one; failed records are reported by message id.
 
-use super::{Batch, EventResult, State, Status, json_kind};
+use super::{Batch, EventResult, State, json_kind};
 use crate::event::{self, Value};
+use crate::fate::Tally;
 use crate::rejected::{Rejection, Source, Stage};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::SqsBatchResponse;
@@ -100,15 +101,13 @@ fn decode_body<'a>(
     }
 }
 
-/// Handles one SQS batch.
+/// Handles one SQS batch: the reply, and the counters of what it did.
 pub async fn handle(
     state: &State,
     batch: &SqsBatch<'_>,
     deadline: Instant,
-    counters: &mut Counters,
-) -> SqsReply {
+) -> (SqsReply, Counters) {
     let now = super::unix_now();
-    counters.records = batch.records.len() as u64;
     let (mapped, bodies) = map_records(state, &batch.records, now);
     let stop = deadline
         .checked_sub(state.delivery.deadline_margin)
@@ -116,33 +115,37 @@ pub async fn handle(
 
     let decoded = Decoded::new(batch, &bodies);
     let spans = &decoded.spans;
-    let mapped_as: Vec<Status> = mapped.results().iter().map(|r| r.status).collect();
+    // Which events mapping rejected (the others were sent, or skipped or filtered), and which wait for delivery.
+    let rejected_at_mapping: Vec<bool> =
+        mapped.results().iter().map(EventResult::rejected).collect();
+    let waiting: Vec<bool> = mapped.results().iter().map(EventResult::failed).collect();
     // A record whose body is unreadable, or none of whose events is sent, is settled before delivery: its
     // rejected events go to the rejected-events queue while the other records' events are delivered.
     let settled: Vec<bool> = spans
         .iter()
-        .map(|span| !mapped_as[span.clone()].contains(&Status::Failed))
+        .map(|span| !waiting[span.clone()].contains(&true))
         .collect();
-    let early = decoded.rejections(state, mapped.results(), &mapped_as, now, |i| settled[i]);
+    let early = decoded.rejections(state, mapped.results(), &rejected_at_mapping, now, |i| {
+        settled[i]
+    });
     // One delivery for the whole batch, so requests are as full as they can be.
-    let (results, early_queued) = tokio::join!(
-        mapped.deliver(state, deadline, counters),
+    let (delivered, early_queued) = tokio::join!(
+        mapped.deliver(state, deadline),
         send_rejections(state, &early, stop)
     );
+    let results = delivered.results;
     // The other records' rejected events, once Pinterest has answered, unless an event of theirs failed
     // (the record comes back, and its rejected events with it).
-    let late = decoded.rejections(state, &results, &mapped_as, now, |i| {
-        !settled[i]
-            && !results[spans[i].clone()]
-                .iter()
-                .any(|r| r.status == Status::Failed)
+    let late = decoded.rejections(state, &results, &rejected_at_mapping, now, |i| {
+        !settled[i] && !results[spans[i].clone()].iter().any(EventResult::failed)
     });
     let late_queued = send_rejections(state, &late, stop).await;
     // Per record: whether it had messages for the rejected-events queue, and whether SQS took them all.
     let mut queued: Vec<Option<bool>> = vec![None; batch.records.len()];
     let records = early.records.iter().chain(&late.records);
+    let mut rejected_queued = 0;
     for (record, ok) in records.zip(early_queued.iter().chain(&late_queued)) {
-        counters.rejected_queued += u64::from(*ok);
+        rejected_queued += u64::from(*ok);
         let all = queued[*record].get_or_insert(true);
         *all &= *ok;
     }
@@ -170,8 +173,8 @@ pub async fn handle(
                         "record holds an empty array: nothing to send"
                     );
                 }
-                let failed = own.iter().any(|r| r.status == Status::Failed);
-                let rejected = own.iter().any(|r| r.status == Status::Rejected);
+                let failed = own.iter().any(EventResult::failed);
+                let rejected = own.iter().any(EventResult::rejected);
                 if rejected && in_rejected_queue && !failed {
                     tracing::info!(
                         message_id = id,
@@ -192,7 +195,14 @@ pub async fn handle(
     if is_fifo(batch) {
         add_fifo_followers(batch, &mut failures);
     }
-    counters.records_failed = failures.len() as u64;
+    let mut counters = Counters {
+        records: batch.records.len() as u64,
+        records_failed: failures.len() as u64,
+        events: Tally::of(results.iter().map(|r| &r.fate)),
+        requests: delivered.requests,
+        rejected_queued,
+        test_mode: state.settings.test_mode,
+    };
 
     let all_transient = !batch.records.is_empty()
         && failures.len() == batch.records.len()
@@ -203,13 +213,14 @@ pub async fn handle(
             )
         });
     if all_transient {
-        return SqsReply::RetryAll(format!(
+        let reply = SqsReply::RetryAll(format!(
             "{} failed transiently; the batch goes back to the queue",
             match batch.records.len() {
                 1 => "its one record".to_owned(),
                 n => format!("all {n} records"),
             }
         ));
+        return (reply, counters);
     }
 
     let mut response = SqsBatchResponse::default();
@@ -218,9 +229,10 @@ pub async fn handle(
         let Some(id) = message_id(record) else {
             // Every record goes back to the queue: the metrics count them all as failed.
             counters.records_failed = batch.records.len() as u64;
-            return SqsReply::RetryAll(format!(
+            let reason = format!(
                 "record {index} failed but has no message id to report; the batch goes back to the queue"
-            ));
+            );
+            return (SqsReply::RetryAll(reason), counters);
         };
         if let RecordFailure::FifoGroup = failure {
             tracing::warn!(
@@ -230,7 +242,7 @@ pub async fn handle(
         }
         response.add_failure(id.to_string());
     }
-    SqsReply::Partial(response)
+    (SqsReply::Partial(response), counters)
 }
 
 /// Fewest records worth a mapping thread of their own (a thread costs tens of microseconds; a record's
@@ -332,13 +344,13 @@ impl<'b, 'a> Decoded<'b, 'a> {
     }
 
     /// The messages for the rejected-events queue of the records that `take` selects: an unreadable body as
-    /// itself, and each rejected event of the others (`mapped_as`, the statuses after mapping, tells the
-    /// stage). None without a queue.
+    /// itself, and each rejected event of the others (`rejected_at_mapping` tells the stage). None without a
+    /// queue.
     fn rejections(
         &self,
         state: &State,
         results: &[EventResult],
-        mapped_as: &[Status],
+        rejected_at_mapping: &[bool],
         now: i64,
         take: impl Fn(usize) -> bool,
     ) -> Outbox {
@@ -367,10 +379,7 @@ impl<'b, 'a> Decoded<'b, 'a> {
                     .push(Rejection::input(&text, reason, source, now));
                 continue;
             }
-            let rejected: Vec<usize> = span
-                .clone()
-                .filter(|&i| results[i].status == Status::Rejected)
-                .collect();
+            let rejected: Vec<usize> = span.clone().filter(|&i| results[i].rejected()).collect();
             if rejected.is_empty() {
                 continue;
             }
@@ -380,12 +389,12 @@ impl<'b, 'a> Decoded<'b, 'a> {
                 continue;
             };
             for (i, text) in rejected.into_iter().zip(texts) {
-                let stage = if mapped_as[i] == Status::Rejected {
+                let stage = if rejected_at_mapping[i] {
                     Stage::Mapping
                 } else {
                     Stage::Pinterest
                 };
-                let reason = results[i].reason.as_deref().unwrap_or("rejected");
+                let reason = results[i].fate.reason().unwrap_or("rejected");
                 out.records.push(index);
                 out.messages
                     .push(Rejection::new(&text, reason, stage, source, now));

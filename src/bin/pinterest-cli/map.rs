@@ -2,6 +2,7 @@
 
 use super::Fatal;
 use pinterest_destination::event;
+use pinterest_destination::fate::Fate;
 use pinterest_destination::mapping::{Explained, Mapper, Outcome};
 use pinterest_destination::pinterest::model::ConversionEvent;
 use serde::Serialize;
@@ -69,15 +70,14 @@ impl<W: Write> Output<W> {
                         line.status = "mapped";
                         line.event = Some(event);
                     }
-                    Outcome::Skipped(reason) => {
-                        line.status = "skipped";
-                        line.reason = Some(reason);
+                    Outcome::NotSent(fate) => {
+                        line.status = fate.name();
+                        // A rejection's reason is the input's error; the other fates' a plain reason.
+                        match fate {
+                            Fate::Rejected(error) => line.error = Some(error),
+                            _ => line.reason = fate.reason(),
+                        }
                     }
-                    Outcome::Filtered(reason) => {
-                        line.status = "filtered";
-                        line.reason = Some(reason);
-                    }
-                    Outcome::Rejected(error) => line.error = Some(error),
                 }
             }
         }
