@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::fate::Fate;
 use crate::pinterest::client::EventsEndpoint;
-use crate::pinterest::retry::{Decision, EventStatus, PinterestEventResult, truncate};
+use crate::pinterest::response::{Decision, EventStatus, PinterestEventResult, truncate};
 use crate::redact::{clear_values, redact};
 use crate::token::{AccessToken, TokenSource};
 

@@ -1,7 +1,8 @@
 //! One Lambda invocation: recognise the event (SQS, REST API v1, HTTP API v2), run its trigger, count.
 
 use crate::summary::Counters;
-use crate::trigger::{State, http, json_kind, release, sqs};
+use crate::text::json_kind;
+use crate::trigger::{State, http, release, sqs};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use serde_json::Value;
 use tokio::time::Instant;

@@ -1,4 +1,5 @@
-//! Text helpers shared by log lines, answers and the CLI: cutting text to a length, and counted nouns.
+//! Text helpers shared by log lines, answers and the CLI: cutting text to a length, counted nouns, and what a
+//! JSON value is (for an error that must not quote it).
 
 use std::borrow::Cow;
 
@@ -23,6 +24,19 @@ pub fn cut(text: &str, chars: usize) -> Cow<'_, str> {
 /// `count` and the noun, singular for one: `1 request`, `0 requests`, `3 events`. `plural` is the noun's plural.
 pub fn counted(count: u64, singular: &str, plural: &str) -> String {
     format!("{count} {}", if count == 1 { singular } else { plural })
+}
+
+/// What a JSON value of an unexpected type is, for an error that must not quote it: `an object`, `null`, ...
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value as Json;
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Property tests: mapping never panics, hashes are well-formed, and nothing outside Pinterest's schema is sent.
 
+use crate::support::json_path::put;
 use pinterest_destination::mapping::consent::ConsentGate;
 use pinterest_destination::mapping::document;
 use pinterest_destination::mapping::fields::FIELDS;
@@ -31,19 +32,6 @@ fn any_json() -> impl Strategy<Value = Value> {
                 .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
         ]
     })
-}
-
-/// Sets `value` at a dotted path, creating objects on the way (arrays are replaced).
-fn put(event: &mut Value, path: &str, value: Value) {
-    let mut at = event;
-    let parts: Vec<&str> = path.split('.').collect();
-    for part in &parts[..parts.len() - 1] {
-        if !at.get(*part).is_some_and(Value::is_object) {
-            at[*part] = json!({});
-        }
-        at = &mut at[*part];
-    }
-    at[parts[parts.len() - 1]] = value;
 }
 
 /// A valid-looking event with arbitrary values at a random subset of the known source paths.
@@ -188,7 +176,7 @@ fn check_with(mapper: &Mapper, event: &Value) -> Result<(), TestCaseError> {
         let errors = crate::support::schema::request_errors(&json!({"data": [out]}));
         prop_assert!(errors.is_empty(), "schema errors {:?} for {}", errors, out);
         let user = &out["user_data"];
-        for field in crate::support::leaks::HASHED_FIELDS {
+        for field in crate::support::leaks::HASHED_FIELDS.iter() {
             if let Some(v) = user.get(field) {
                 prop_assert!(is_hash(v), "user_data.{} = {}", field, v);
             }

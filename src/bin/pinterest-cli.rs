@@ -4,7 +4,7 @@
 use pinterest_destination::config::{Settings, TEST_MODE_NOTICE, TokenSetting, mapper_from_env};
 use pinterest_destination::handler;
 use pinterest_destination::pinterest::client::EventsEndpoint;
-use pinterest_destination::pinterest::retry::{Decision, EventStatus, truncate};
+use pinterest_destination::pinterest::response::{Decision, EventStatus, truncate};
 use pinterest_destination::text::counted;
 use pinterest_destination::token::TokenSource;
 use pinterest_destination::trigger::{Sender, State};

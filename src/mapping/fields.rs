@@ -215,6 +215,14 @@ impl Field {
     }
 }
 
+/// The `user_data` fields that are normalised and hashed, by their name in `user_data` (`em`, `ph`, ...).
+pub fn hashed_user_data_fields() -> impl Iterator<Item = &'static str> {
+    FIELDS
+        .iter()
+        .filter(|row| row.field.hashed().is_some())
+        .filter_map(|row| row.name.strip_prefix("user_data."))
+}
+
 /// Where a value comes from: a path in the event, or a constant of the smart-mapping document.
 #[derive(Debug, Clone)]
 pub enum Source {

@@ -6,6 +6,16 @@ use crate::mapping::document;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+// The dotted-path setter the integration tests use too.
+#[path = "../../tests/support/json_path.rs"]
+mod json_path;
+
+/// `event` with `value` at the dotted `path`.
+fn with(mut event: Value, path: &str, value: Value) -> Value {
+    json_path::put(&mut event, path, value);
+    event
+}
+
 const NOW: i64 = 1_764_000_000;
 
 /// Maps `event` as a trigger does: from its JSON text, parsed into the borrowed tree. The text, the tree and
@@ -27,19 +37,6 @@ fn base() -> Value {
         "event_name": "purchase",
         "context": {"event_id": "ev-1", "device": {"ip": "203.0.113.9", "user_agent": "UA/1.0"}}
     })
-}
-
-fn with(mut event: Value, path: &str, value: Value) -> Value {
-    let mut at = &mut event;
-    let parts: Vec<&str> = path.split('.').collect();
-    for part in &parts[..parts.len() - 1] {
-        if !at.get(*part).is_some_and(Value::is_object) {
-            at[*part] = json!({});
-        }
-        at = &mut at[*part];
-    }
-    at[parts[parts.len() - 1]] = value;
-    event
 }
 
 fn mapped_with(mapper: &Mapper, event: &Value) -> Value {

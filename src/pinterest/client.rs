@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
-use crate::pinterest::retry::{Decision, classify, parse_retry_after, truncate};
+use crate::pinterest::response::{Decision, classify, parse_retry_after, truncate};
 use crate::token::AccessToken;
 
 /// An HTTP client for Pinterest, built once per container: rustls, an explicit connect time-out, no redirects

@@ -2,4 +2,4 @@
 
 pub mod client;
 pub mod model;
-pub mod retry;
+pub mod response;

@@ -2,95 +2,18 @@
 
 pub mod http;
 pub mod sqs;
+mod state;
 
-use crate::config::{Settings, TokenSetting};
-use crate::delivery::{self, DeliveryConfig};
+pub use state::{Sender, State};
+
+use crate::delivery;
 use crate::event::Value;
 use crate::fate::Fate;
 use crate::mapping::Outcome;
-use crate::rejected::RejectedQueue;
 use crate::summary::Requests;
-use crate::token::{AccessToken, SecretsManagerToken, StaticToken, TokenProvider, TokenSource};
 use std::borrow::Cow;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
-
-/// Where mapped events go.
-pub enum Sender {
-    /// Pinterest's API, with this token source.
-    Pinterest(TokenProvider),
-    /// Nowhere: the request bodies are kept for the CLI to print, and the events count as would_send.
-    DryRun(Mutex<Vec<String>>),
-}
-
-/// Everything built once per container and shared by all invocations.
-pub struct State {
-    pub settings: Settings,
-    pub delivery: DeliveryConfig,
-    pub http: reqwest::Client,
-    pub sender: Sender,
-    /// Where the rejected events of SQS batches go (`PINTEREST_REJECTED_QUEUE_URL`), if anywhere.
-    pub rejected: Option<RejectedQueue>,
-}
-
-/// Time allowed to one HTTP attempt to Pinterest.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed to open a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Retries stop this long before the Lambda deadline, leaving time to answer.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
-
-impl State {
-    /// Builds the state from settings: the HTTP client, and the token source (Secrets Manager, a
-    /// static token, or a dry run when there is neither).
-    pub async fn new(settings: Settings) -> Result<Self, String> {
-        let sender = match &settings.token {
-            TokenSetting::SecretId(id) => Sender::Pinterest(TokenProvider::SecretsManager(
-                SecretsManagerToken::from_env(id.clone(), settings.token_ttl),
-            )),
-            TokenSetting::Static(token) => Sender::Pinterest(TokenProvider::Static(StaticToken(
-                AccessToken::new(token.clone()),
-            ))),
-            TokenSetting::None => Sender::DryRun(Mutex::new(Vec::new())),
-        };
-        let http = crate::pinterest::client::http_client(CONNECT_TIMEOUT)
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let delivery = DeliveryConfig {
-            base_url: settings.api_base_url.clone(),
-            ad_account_id: settings.ad_account_id.clone(),
-            test_mode: settings.test_mode,
-            max_concurrency: settings.max_concurrency,
-            max_events_per_request: delivery::MAX_EVENTS_PER_REQUEST,
-            max_body_bytes: delivery::MAX_REQUEST_BYTES,
-            request_timeout: REQUEST_TIMEOUT,
-            deadline_margin: DEADLINE_MARGIN,
-            base_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(5),
-        };
-        let rejected = settings
-            .rejected_queue_url
-            .clone()
-            .map(RejectedQueue::from_env);
-        Ok(Self {
-            settings,
-            delivery,
-            http,
-            sender,
-            rejected,
-        })
-    }
-}
-
-impl State {
-    /// Reads the access token into its cache (main runs this beside the runtime's wait for the first event, so
-    /// that the first delivery finds it there). A failure is not reported here: delivery reads it again.
-    pub async fn prefetch_token(&self) {
-        if let Sender::Pinterest(tokens) = &self.sender {
-            let _ = tokens.token(None).await;
-        }
-    }
-}
 
 /// Longest event id quoted whole in a log line or an API result: ids are the client's, of any length (the
 /// Pinterest schema sets none), a log line is billed by size and an answer must fit Lambda's 6 MB.
@@ -153,19 +76,6 @@ impl EventResult {
 pub struct Delivered {
     pub results: Vec<EventResult>,
     pub requests: Requests,
-}
-
-/// What a JSON value of an unexpected type is, for an error that must not quote it: `an object`, `null`, ...
-pub fn json_kind(value: &serde_json::Value) -> &'static str {
-    use serde_json::Value as Json;
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
 }
 
 /// Unix seconds now.

@@ -1,11 +1,12 @@
 //! SQS trigger: each record's body is decoded on its own; rejected events go to the rejected-events queue when
 //! there is one; failed records are reported by message id.
 
-use super::{Batch, EventResult, State, json_kind};
+use super::{Batch, EventResult, State};
 use crate::event::{self, Value};
 use crate::fate::Tally;
 use crate::rejected::{Rejection, Source, Stage};
 use crate::summary::Counters;
+use crate::text::json_kind;
 use aws_lambda_events::sqs::SqsBatchResponse;
 use serde_json::Value as Json;
 use std::cell::OnceCell;

@@ -10,21 +10,10 @@
 
 use serde_json::Value;
 
-/// The `user_data` fields Pinterest wants hashed.
-pub const HASHED_FIELDS: [&str; 12] = [
-    "em",
-    "ph",
-    "ge",
-    "db",
-    "ln",
-    "fn",
-    "ct",
-    "st",
-    "zp",
-    "country",
-    "external_id",
-    "hashed_maids",
-];
+/// The `user_data` fields Pinterest wants hashed: the product's own list (`em`, `ph`, ... `hashed_maids`).
+pub static HASHED_FIELDS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    pinterest_destination::mapping::fields::hashed_user_data_fields().collect()
+});
 
 /// Clear-text personal data of the fixtures, matched case-insensitively as substrings: e-mails (as given and
 /// normalised), the phone number in its forms, names, birth date, cities, state, customer ids, advertising id.
@@ -83,7 +72,7 @@ pub fn body_problems(body: &Value) -> Vec<String> {
     };
     for (index, event) in events.iter().enumerate() {
         let user_data = &event["user_data"];
-        for field in HASHED_FIELDS {
+        for field in HASHED_FIELDS.iter() {
             let Some(value) = user_data.get(field) else {
                 continue;
             };

@@ -5,6 +5,7 @@ pub mod emulator;
 pub mod fake_pinterest;
 pub mod fake_sqs;
 pub mod invoke;
+pub mod json_path;
 pub mod leaks;
 pub mod logs;
 pub mod moto;
