@@ -173,6 +173,44 @@ struct Run<'a, T> {
     auth_failures: AtomicU32,
 }
 
+/// One request between its attempts.
+struct Request {
+    /// Its events, as a range of the delivery's events.
+    range: Range<usize>,
+    /// Attempts made so far.
+    attempt: u32,
+    /// Back-offs waited so far (a re-read token is retried without one).
+    backoffs: u32,
+    /// The token Pinterest refused (401), for the next attempt to read a fresh one.
+    refused: Option<AccessToken>,
+    token_refreshed: bool,
+    /// Why the last attempt did not deliver, for when no attempt is left.
+    last_reason: String,
+    /// The values its events sent in clear, cleared from Pinterest's messages (read only if needed).
+    clear: OnceLock<Vec<String>>,
+}
+
+impl Request {
+    fn new(range: Range<usize>) -> Self {
+        Self {
+            range,
+            attempt: 0,
+            backoffs: 0,
+            refused: None,
+            token_refreshed: false,
+            last_reason: String::from("not sent: the Lambda deadline was too near"),
+            clear: OnceLock::new(),
+        }
+    }
+}
+
+/// One attempt's answer, with the token it used and whether the deadline cut its time-out short.
+struct Answer {
+    decision: Decision,
+    token: AccessToken,
+    clipped: bool,
+}
+
 /// How one request ended, once its retries are over.
 enum Sent {
     PerEvent(Vec<Fate>),
@@ -241,9 +279,9 @@ impl<T: TokenSource> Run<'_, T> {
         .boxed()
     }
 
-    /// Sends the events of `range` as one request, retrying transient errors within the deadline.
+    /// Sends the events of `range` as one request, retrying transient errors within the deadline: attempt
+    /// after attempt ([`Run::attempt`]), each answer settled by [`Run::after`].
     async fn send(&self, range: Range<usize>) -> Sent {
-        let events = range.len();
         // Bytes: every attempt shares the one body instead of copying it (up to megabytes per request).
         let body = bytes::Bytes::from(request_body(&self.events[range.clone()]));
         if body.len() > self.cfg.max_body_bytes {
@@ -257,124 +295,153 @@ impl<T: TokenSource> Run<'_, T> {
                 split: true,
             };
         }
-        let mut attempt: u32 = 0;
-        let mut backoffs: u32 = 0;
-        let mut refused: Option<AccessToken> = None;
-        let mut token_refreshed = false;
-        let mut last_reason = String::from("not sent: the Lambda deadline was too near");
-        // Pinterest's text about the request, cleared of what its events sent in clear (read only if needed).
-        let clear = OnceLock::new();
-        let quote = |reason: &str| {
-            let clear = clear.get_or_init(|| clear_values(&self.events[range.clone()]));
-            truncate(&redact(reason, clear))
-        };
+        let mut request = Request::new(range);
         loop {
             if Instant::now() >= self.stop {
-                return Sent::Failed(last_reason);
+                return Sent::Failed(request.last_reason);
             }
-            let token = match self.read_token(refused.as_ref()).await {
-                Ok(token) => token,
-                Err(reason) => {
-                    tracing::error!(events, attempt, reason = %reason, "no access token; events failed");
-                    return Sent::Failed(reason);
-                }
+            let answer = match self.attempt(&body, &mut request).await {
+                Ok(answer) => answer,
+                Err(sent) => return sent,
             };
-            refused = None;
-            let budget = self.stop.saturating_duration_since(Instant::now());
-            let clipped = budget < self.cfg.request_timeout;
-            let timeout = self.cfg.request_timeout.min(budget);
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            if attempt > 0 {
-                self.retries.fetch_add(1, Ordering::Relaxed);
+            if let Some(sent) = self.after(answer, &mut request).await {
+                return sent;
             }
-            attempt += 1;
-            match self
-                .endpoint
-                .send(self.http, &token, body.clone(), events, timeout)
-                .await
-            {
-                Decision::PerEvent(results) => {
-                    return Sent::PerEvent(self.outcomes(range.start, results, attempt));
-                }
-                Decision::Reject { status, reason } => {
-                    let reason = quote(&reason);
-                    // 403 and 404 refuse the whole ad account or token (someone must act), not these events.
-                    let account_level = matches!(status, 403 | 404);
-                    if status == 403 {
-                        self.auth_failures.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if account_level {
-                        tracing::error!(status, events, attempt, reason = %reason, "request refused");
-                    } else {
-                        tracing::warn!(status, events, attempt, reason = %reason, "request refused");
-                    }
-                    return Sent::Rejected {
-                        reason,
-                        account_level,
-                        split: status != 501,
-                    };
-                }
-                Decision::RefreshToken if token_refreshed => {
+        }
+    }
+
+    /// One attempt: the token, then one exchange with Pinterest within the time left. `Err` when no attempt
+    /// could be made (no token).
+    async fn attempt(&self, body: &bytes::Bytes, request: &mut Request) -> Result<Answer, Sent> {
+        let events = request.range.len();
+        let token = match self.read_token(request.refused.as_ref()).await {
+            Ok(token) => token,
+            Err(reason) => {
+                tracing::error!(events, attempt = request.attempt, reason = %reason, "no access token; events failed");
+                return Err(Sent::Failed(reason));
+            }
+        };
+        request.refused = None;
+        let budget = self.stop.saturating_duration_since(Instant::now());
+        let clipped = budget < self.cfg.request_timeout;
+        let timeout = self.cfg.request_timeout.min(budget);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if request.attempt > 0 {
+            self.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        request.attempt += 1;
+        let decision = self
+            .endpoint
+            .send(self.http, &token, body.clone(), events, timeout)
+            .await;
+        Ok(Answer {
+            decision,
+            token,
+            clipped,
+        })
+    }
+
+    /// What an attempt's answer means for the request: its end, or `None` to try again (after waiting the
+    /// back-off, or at once with a re-read token after a first 401).
+    async fn after(&self, answer: Answer, request: &mut Request) -> Option<Sent> {
+        let events = request.range.len();
+        let attempt = request.attempt;
+        match answer.decision {
+            Decision::PerEvent(results) => Some(Sent::PerEvent(self.outcomes(
+                request.range.start,
+                results,
+                attempt,
+            ))),
+            Decision::Reject { status, reason } => {
+                let reason = self.quote(request, &reason);
+                // 403 and 404 refuse the whole ad account or token (someone must act), not these events.
+                let account_level = matches!(status, 403 | 404);
+                if status == 403 {
                     self.auth_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(
-                        status = 401,
-                        events,
-                        attempt,
-                        "token refused again after a refresh; events failed"
-                    );
-                    return Sent::Failed(
-                        "HTTP 401: Pinterest refused the access token, also after re-reading it"
-                            .to_owned(),
-                    );
                 }
-                Decision::RefreshToken => {
-                    tracing::warn!(
-                        status = 401,
-                        events,
-                        attempt,
-                        "token refused; re-reading it and retrying once"
-                    );
-                    refused = Some(token.clone());
-                    token_refreshed = true;
-                    last_reason = "HTTP 401: Pinterest refused the access token".to_owned();
+                if account_level {
+                    tracing::error!(status, events, attempt, reason = %reason, "request refused");
+                } else {
+                    tracing::warn!(status, events, attempt, reason = %reason, "request refused");
                 }
-                Decision::Retry {
+                Some(Sent::Rejected {
                     reason,
-                    retry_after,
-                } => {
-                    let reason = quote(&reason);
-                    let wait = self.backoff(backoffs).max(retry_after.unwrap_or_default());
-                    backoffs += 1;
-                    // Compared as durations: `now + wait` panics on an absurd `Retry-After` (u64::MAX s).
-                    if wait >= self.stop.saturating_duration_since(Instant::now()) {
-                        tracing::warn!(
-                            events,
-                            attempt,
-                            reason = %reason,
-                            "transient error, no time left to retry; events failed"
-                        );
-                        // An attempt cut short by the deadline tells little: report what led to it.
-                        let cause = if clipped && attempt > 1 {
-                            last_reason
-                        } else {
-                            reason
-                        };
-                        return Sent::Failed(format!(
-                            "{cause} (no time left to retry before the Lambda deadline)"
-                        ));
-                    }
+                    account_level,
+                    split: status != 501,
+                })
+            }
+            Decision::RefreshToken if request.token_refreshed => {
+                self.auth_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    status = 401,
+                    events,
+                    attempt,
+                    "token refused again after a refresh; events failed"
+                );
+                Some(Sent::Failed(
+                    "HTTP 401: Pinterest refused the access token, also after re-reading it"
+                        .to_owned(),
+                ))
+            }
+            Decision::RefreshToken => {
+                tracing::warn!(
+                    status = 401,
+                    events,
+                    attempt,
+                    "token refused; re-reading it and retrying once"
+                );
+                request.refused = Some(answer.token);
+                request.token_refreshed = true;
+                request.last_reason = "HTTP 401: Pinterest refused the access token".to_owned();
+                None
+            }
+            Decision::Retry {
+                reason,
+                retry_after,
+            } => {
+                let reason = self.quote(request, &reason);
+                let wait = self
+                    .backoff(request.backoffs)
+                    .max(retry_after.unwrap_or_default());
+                request.backoffs += 1;
+                // Compared as durations: `now + wait` panics on an absurd `Retry-After` (u64::MAX s).
+                if wait >= self.stop.saturating_duration_since(Instant::now()) {
                     tracing::warn!(
                         events,
                         attempt,
                         reason = %reason,
-                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                        "transient error; retrying"
+                        "transient error, no time left to retry; events failed"
                     );
-                    tokio::time::sleep(wait).await;
-                    last_reason = reason;
+                    // An attempt cut short by the deadline tells little: report what led to it.
+                    let cause = if answer.clipped && attempt > 1 {
+                        std::mem::take(&mut request.last_reason)
+                    } else {
+                        reason
+                    };
+                    return Some(Sent::Failed(format!(
+                        "{cause} (no time left to retry before the Lambda deadline)"
+                    )));
                 }
+                tracing::warn!(
+                    events,
+                    attempt,
+                    reason = %reason,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "transient error; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                request.last_reason = reason;
+                None
             }
         }
+    }
+
+    /// Pinterest's text about `request`, cleared of what its events sent in clear, and cut.
+    fn quote(&self, request: &Request, reason: &str) -> String {
+        let clear = request
+            .clear
+            .get_or_init(|| clear_values(&self.events[request.range.clone()]));
+        truncate(&redact(reason, clear))
     }
 
     /// Full jitter: a random wait in `0..min(max_backoff, base_backoff * 2^n)`.
