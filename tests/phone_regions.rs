@@ -6,7 +6,7 @@
 
 use phonenumber::metadata::{DATABASE, Descriptor};
 use phonenumber::{Mode, PhoneNumber, country};
-use pinterest_destination::normalize::{HashedField, normalize};
+use pinterest_destination::normalize::{HashedField, normalize, phone_number_types};
 
 /// Regions whose example numbers the crate (0.3.10) reads wrongly, with the reason. Our normaliser must still
 /// give the truth for them; the crate must still be wrong (so that a fixed crate shows here).
@@ -26,22 +26,7 @@ const CRATE_EXCEPTIONS: &[(&str, &str)] = &[
 
 /// The example numbers of a region's number types.
 fn examples(metadata: &phonenumber::Metadata) -> impl Iterator<Item = &str> {
-    let d = metadata.descriptors();
-    [
-        d.fixed_line(),
-        d.mobile(),
-        d.toll_free(),
-        d.premium_rate(),
-        d.shared_cost(),
-        d.personal_number(),
-        d.voip(),
-        d.pager(),
-        d.uan(),
-        d.voicemail(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(Descriptor::example)
+    phone_number_types(metadata).filter_map(Descriptor::example)
 }
 
 /// The crate's E.164 digits for `written`, read with `region` as the default region.

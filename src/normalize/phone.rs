@@ -5,7 +5,7 @@
 //! it is the start of the number itself (Russia's toll-free `8 800 …`, Rwanda's fixed lines `250 …`).
 
 use phonenumber::Metadata;
-use phonenumber::metadata::DATABASE;
+use phonenumber::metadata::{DATABASE, Descriptor};
 use regex::{Regex, RegexBuilder};
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -213,20 +213,7 @@ enum Length {
 /// The length class of a national number of `len` digits in `region`, from the lengths of its number types
 /// (libphonenumber derives its general description's lengths so; the crate leaves them empty).
 fn length(region: &Metadata, len: usize) -> Length {
-    let d = region.descriptors();
-    let types = [
-        d.fixed_line(),
-        d.mobile(),
-        d.toll_free(),
-        d.premium_rate(),
-        d.shared_cost(),
-        d.personal_number(),
-        d.voip(),
-        d.pager(),
-        d.uan(),
-        d.voicemail(),
-    ];
-    let types = types.iter().flatten();
+    let types = number_types(region);
     let possible = || {
         types
             .clone()
@@ -249,6 +236,26 @@ fn length(region: &Metadata, len: usize) -> Length {
     } else {
         Length::Invalid
     }
+}
+
+/// The number types of `region` that it has (fixed line, mobile, toll free, ... voicemail): the ones whose
+/// lengths make a number possible, and whose example numbers the tests read.
+pub fn number_types(region: &Metadata) -> impl Iterator<Item = &Descriptor> + Clone {
+    let d = region.descriptors();
+    [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.personal_number(),
+        d.voip(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Whether all of `national` matches the national number pattern of `region` (Java's `matches()`, which

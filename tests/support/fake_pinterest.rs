@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use jsonschema::Validator;
+use pinterest_destination::fake_pinterest::{Schemas, error_body, per_event};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -639,73 +639,10 @@ fn answer(reply: &Reply, events: usize, violations: &mut Vec<String>) -> Answer 
     }
 }
 
-/// `ConversionApiResponse` for `events` events.
-fn per_event(events: usize, failed: &[usize], warned: &[usize]) -> Value {
-    let results: Vec<Value> = (0..events)
-        .map(|i| {
-            let warning = warned
-                .contains(&i)
-                .then(|| format!("Event {i}: non-standard field ignored"));
-            if failed.contains(&i) {
-                json!({
-                    "status": "failed",
-                    "error_message": format!("Event {i}: invalid user_data"),
-                    "warning_message": warning,
-                })
-            } else {
-                json!({"status": "processed", "error_message": null, "warning_message": warning})
-            }
-        })
-        .collect();
-    json!({
-        "num_events_received": events,
-        "num_events_processed": (0..events).filter(|i| !failed.contains(i)).count(),
-        "events": results,
-    })
-}
-
-/// An Error body as Pinterest documents them.
-fn error_body(status: u16) -> Value {
-    let (code, message) = match status {
-        400 => (4196, "Invalid parameters."),
-        401 => (2, "Authentication failed."),
-        403 => (29, "You are not permitted to access that resource."),
-        404 => (4162, "Ad account not found."),
-        429 => (8, "You have exceeded your rate limit. Try again later."),
-        501 => (1, "Not implemented."),
-        503 => (4197, "Service unavailable."),
-        _ => (1, "Something went wrong."),
-    };
-    json!({"code": code, "message": message})
-}
-
-struct Schemas {
-    request: Validator,
-    ok: Validator,
-    error: Validator,
-    detailed_error: Validator,
-}
-
+/// Pinterest's schemas, compiled once (the product's fake Pinterest builds them in).
 fn schemas() -> &'static Schemas {
     static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
-    SCHEMAS.get_or_init(|| {
-        let parse =
-            |text: &str| -> Value { serde_json::from_str(text).expect("schema fixture is JSON") };
-        let compile =
-            |schema: &Value| jsonschema::validator_for(schema).expect("schema fixture compiles");
-        let request = parse(include_str!(
-            "../fixtures/conversion-events.request.schema.json"
-        ));
-        let response = parse(include_str!(
-            "../fixtures/conversion-events.response.schema.json"
-        ));
-        Schemas {
-            request: compile(&request),
-            ok: compile(&response),
-            error: compile(&response["$defs"]["Error"]),
-            detailed_error: compile(&response["$defs"]["DetailedError"]),
-        }
-    })
+    SCHEMAS.get_or_init(|| Schemas::load().expect("Pinterest's schemas compile"))
 }
 
 /// The JSON of a minimal valid event with this `event_id`.
