@@ -45,5 +45,11 @@ for bench in mapping batch runtime; do
   if want "$bench"; then benches+=(--bench "$bench"); fi
 done
 if ((${#benches[@]})); then
-  cargo bench "${benches[@]}" -- --binary "$bootstrap"
+  cli_args=()
+  if want mapping; then
+    # The mapping bench also streams a million JSON lines through the release CLI.
+    cargo build --release --bin pinterest-cli >&2
+    cli_args=(--cli "$target/release/pinterest-cli")
+  fi
+  cargo bench "${benches[@]}" -- --binary "$bootstrap" "${cli_args[@]}"
 fi
