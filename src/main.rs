@@ -15,9 +15,6 @@ static COLD: AtomicBool = AtomicBool::new(true);
 /// from `main` would print a second, `Debug`-formatted copy.
 #[tokio::main]
 async fn main() -> ExitCode {
-    // libphonenumber's metadata takes tens of milliseconds of CPU to load: on a thread of its own it loads while
-    // the runtime starts and fetches the first event, instead of in the first event with a phone number.
-    std::thread::spawn(pinterest_destination::normalize::load_phone_metadata);
     pinterest_destination::logging::init(std::io::stdout);
     match run().await {
         Ok(()) => ExitCode::SUCCESS,

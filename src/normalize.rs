@@ -8,7 +8,6 @@ use unicode_normalization::UnicodeNormalization;
 use crate::pinterest::model::Hashed;
 
 mod phone;
-pub use phone::{load_metadata as load_phone_metadata, number_types as phone_number_types};
 
 /// The `user_data` fields that are normalised and hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

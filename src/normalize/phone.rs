@@ -1,14 +1,18 @@
 //! `user_data.ph`: a phone number as written, read into E.164 digits by libphonenumber's rules and metadata.
 //!
-//! The metadata is the `phonenumber` crate's (libphonenumber's XML, compiled in); the reading follows
-//! libphonenumber's `parse` rather than the crate's, which strips a trunk prefix or a calling code even when
-//! it is the start of the number itself (Russia's toll-free `8 800 …`, Rwanda's fixed lines `250 …`).
+//! The metadata is libphonenumber's, in a table generated from the `phonenumber` crate (`phone_metadata.rs`):
+//! the crate itself parses every pattern of every region when it loads (about 70 ms on the first phone number
+//! of a cold start), where the table compiles only the patterns of the regions a number needs, when it needs
+//! them. The reading follows libphonenumber's `parse` rather than the crate's, which strips a trunk prefix or
+//! a calling code even when it is the start of the number itself (Russia's toll-free `8 800 …`, Rwanda's
+//! fixed lines `250 …`).
 
-use phonenumber::Metadata;
-use phonenumber::metadata::{DATABASE, Descriptor};
 use regex::{Regex, RegexBuilder};
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::OnceLock;
+
+#[path = "phone_metadata.rs"]
+mod metadata;
+use metadata::REGIONS;
 
 /// Fewest digits a phone number libphonenumber cannot read may have (E.164 has 7-digit numbers, e.g. some
 /// Pacific islands); fewer is taken as not a phone number.
@@ -19,11 +23,82 @@ const MAX_DIGITS: usize = 15;
 const NOT_A_PHONE: &str = "not a phone number";
 const IMPOSSIBLE: &str = "phone number is not a possible number of its country";
 
-/// Loads libphonenumber's metadata (tens of milliseconds of CPU, once per process), so that the first phone
-/// number does not wait for it. The function calls it on a thread of its own at start-up; without that call
-/// the first phone number loads it.
-pub fn load_metadata() {
-    let _ = DATABASE.by_code(&1);
+/// One region of libphonenumber's metadata, as its `parse` reads numbers.
+pub(super) struct Region {
+    /// ISO 3166 alpha-2, upper case (or `001` for non-geographic codes).
+    pub id: &'static str,
+    pub code: u16,
+    /// The main region of its calling code, whose rules read an international number.
+    pub main: bool,
+    pub international_prefix: Option<&'static str>,
+    pub national_prefix: Option<&'static str>,
+    pub national_prefix_for_parsing: Option<&'static str>,
+    pub transform_rule: Option<&'static str>,
+    /// Lengths a national number of any of its types may have, sorted.
+    pub lengths: &'static [u16],
+    /// Lengths possible only when dialled locally (without the area code), sorted.
+    pub local_lengths: &'static [u16],
+    /// The pattern every national number of the region matches.
+    pub pattern: &'static str,
+}
+
+/// A region's patterns, compiled on first use: prefixes anchored at the start, the number pattern at both ends
+/// (Java's `lookingAt()` and `matches()`, which libphonenumber uses). A pattern that does not compile counts
+/// as absent (the tests compile every one).
+struct Compiled {
+    international_prefix: Option<Regex>,
+    prefix_for_parsing: Option<Regex>,
+    pattern: Option<Regex>,
+}
+
+static COMPILED: [OnceLock<Compiled>; REGIONS.len()] = [const { OnceLock::new() }; REGIONS.len()];
+
+/// A region of [`REGIONS`], by its index.
+#[derive(Debug, Clone, Copy)]
+struct Known(usize);
+
+impl Known {
+    fn by_id(id: &str) -> Option<Self> {
+        REGIONS
+            .binary_search_by(|region| region.id.cmp(id))
+            .ok()
+            .map(Self)
+    }
+
+    /// The regions of a calling code, the main one first.
+    fn of_code(code: u16) -> Vec<Self> {
+        let mut regions: Vec<Self> = (0..REGIONS.len())
+            .filter(|&i| REGIONS[i].code == code)
+            .map(Self)
+            .collect();
+        regions.sort_by_key(|region| !region.meta().main);
+        regions
+    }
+
+    fn meta(self) -> &'static Region {
+        &REGIONS[self.0]
+    }
+
+    fn compiled(self) -> &'static Compiled {
+        COMPILED[self.0].get_or_init(|| {
+            let region = self.meta();
+            let compile = |pattern: &str| {
+                RegexBuilder::new(pattern)
+                    .ignore_whitespace(true)
+                    .build()
+                    .ok()
+            };
+            Compiled {
+                international_prefix: region
+                    .international_prefix
+                    .and_then(|p| compile(&format!("^(?:{p})"))),
+                prefix_for_parsing: region
+                    .national_prefix_for_parsing
+                    .and_then(|p| compile(&format!("^(?:{p})"))),
+                pattern: compile(&format!("^(?:{})$", region.pattern)),
+            }
+        })
+    }
 }
 
 /// `ph`: the number in E.164 without the `+`, read as libphonenumber reads it with the user's country as the
@@ -44,8 +119,7 @@ pub fn load_metadata() {
 ///   than 7 or more than 15 digits is then invalid.
 pub(super) fn phone(value: &str, country: Option<&str>) -> Result<String, &'static str> {
     let (plus, digits) = digits_as_written(value)?;
-    let region =
-        country.and_then(|country| DATABASE.by_id(country.trim().to_ascii_uppercase().as_str()));
+    let region = country.and_then(|country| Known::by_id(&country.trim().to_ascii_uppercase()));
     let national = || region.map(|region| read_national(&digits, region));
     let read = if plus {
         read_international(&digits)
@@ -104,26 +178,27 @@ fn read_international(digits: &str) -> Option<Result<String, &'static str>> {
     }
     (1..=3.min(digits.len())).find_map(|len| {
         let code: u16 = digits.get(..len)?.parse().ok()?;
-        let regions = DATABASE.by_code(&code)?;
-        let main = regions.first()?;
+        let regions = Known::of_code(code);
+        let main = *regions.first()?;
         let national = without_national_prefix(main, digits.get(len..)?);
         Some(e164(code, &regions, &national))
     })
 }
 
 /// E.164 digits of national `digits` read with the rules of the user's country `region`.
-fn read_national(digits: &str, region: &Metadata) -> Result<String, &'static str> {
+fn read_national(digits: &str, region: Known) -> Result<String, &'static str> {
     // The country's international prefix, unless a `0` follows it (libphonenumber's rule).
     let after_idd = region
-        .international_prefix()
+        .compiled()
+        .international_prefix
+        .as_ref()
         .and_then(|idd| idd.find(digits))
-        .filter(|idd| idd.start() == 0)
         .and_then(|idd| digits.get(idd.end()..))
         .filter(|rest| !rest.starts_with('0'));
     if let Some(read) = after_idd.and_then(read_international) {
         return read;
     }
-    let code = region.country_code();
+    let code = region.meta().code;
     // The calling code written without `+`: taken as one when the rest is a valid number and the whole is not,
     // or when the whole is too long for the country.
     if let Some(rest) = digits.strip_prefix(code.to_string().as_str()) {
@@ -138,7 +213,7 @@ fn read_national(digits: &str, region: &Metadata) -> Result<String, &'static str
 
 /// `national` without the country's national (trunk) prefix, when stripping it leaves a number of a
 /// possible length (libphonenumber's `parse`).
-fn without_national_prefix(region: &Metadata, national: &str) -> String {
+fn without_national_prefix(region: Known, national: &str) -> String {
     match national_prefix_stripped(region, national) {
         Some(stripped)
             if matches!(
@@ -156,13 +231,17 @@ fn without_national_prefix(region: &Metadata, national: &str) -> String {
 /// removed), or its national prefix removed when it has no prefix for parsing; `None` when no such prefix
 /// starts it, or when the number as written matches the country's pattern and the result would not
 /// (libphonenumber's `maybeStripNationalPrefixAndCarrierCode`).
-fn national_prefix_stripped(region: &Metadata, national: &str) -> Option<String> {
-    let stripped = match region.national_prefix_for_parsing() {
-        Some(for_parsing) => {
+fn national_prefix_stripped(region: Known, national: &str) -> Option<String> {
+    let meta = region.meta();
+    let stripped = match (
+        &region.compiled().prefix_for_parsing,
+        meta.national_prefix_for_parsing,
+    ) {
+        (Some(for_parsing), _) => {
             let prefix = for_parsing.captures(national)?;
-            let rest = national.get(prefix.get(0).filter(|m| m.start() == 0)?.end()..)?;
+            let rest = national.get(prefix.get(0)?.end()..)?;
             let last_group = prefix.len().saturating_sub(1);
-            match region.national_prefix_transform_rule() {
+            match meta.transform_rule {
                 Some(rule) if !rule.is_empty() && prefix.get(last_group).is_some() => {
                     let mut transformed = String::new();
                     prefix.expand(rule, &mut transformed);
@@ -171,8 +250,10 @@ fn national_prefix_stripped(region: &Metadata, national: &str) -> Option<String>
                 _ => rest.to_owned(),
             }
         }
-        None => national
-            .strip_prefix(region.national_prefix().filter(|p| !p.is_empty())?)?
+        // A prefix for parsing that does not compile reads no prefix rather than the plain national prefix.
+        (None, Some(_)) => return None,
+        (None, None) => national
+            .strip_prefix(meta.national_prefix.filter(|p| !p.is_empty())?)?
             .to_owned(),
     };
     if matches_fully(region, national) && !matches_fully(region, &stripped) {
@@ -184,12 +265,12 @@ fn national_prefix_stripped(region: &Metadata, national: &str) -> Option<String>
 /// `code` and `national` as E.164 digits, or an error when no country of the calling code has such a number:
 /// its length must be possible (libphonenumber's `isPossibleNumber`) and its digits must match the country's
 /// general pattern (which a French number still starting with its trunk `0` does not).
-fn e164(code: u16, regions: &[&Metadata], national: &str) -> Result<String, &'static str> {
-    let possible = |region: &&Metadata| {
+fn e164(code: u16, regions: &[Known], national: &str) -> Result<String, &'static str> {
+    let possible = |region: &Known| {
         matches!(
-            length(region, national.len()),
+            length(*region, national.len()),
             Length::Possible | Length::Local
-        ) && matches_fully(region, national)
+        ) && matches_fully(*region, national)
     };
     if regions.iter().any(possible) {
         Ok(format!("{code}{national}"))
@@ -210,71 +291,68 @@ enum Length {
     Invalid,
 }
 
-/// The length class of a national number of `len` digits in `region`, from the lengths of its number types
-/// (libphonenumber derives its general description's lengths so; the crate leaves them empty).
-fn length(region: &Metadata, len: usize) -> Length {
-    let types = number_types(region);
-    let possible = || {
-        types
-            .clone()
-            .flat_map(|t| t.possible_length().iter().copied())
-    };
+/// The length class of a national number of `len` digits in `region` (libphonenumber's `testNumberLength`
+/// on the lengths of its number types).
+fn length(region: Known, len: usize) -> Length {
+    let meta = region.meta();
     let Ok(len) = u16::try_from(len) else {
         return Length::TooLong;
     };
-    if possible().any(|l| l == len) {
+    if meta.lengths.contains(&len) {
         Length::Possible
-    } else if types
-        .clone()
-        .any(|t| t.possible_local_length().contains(&len))
-    {
+    } else if meta.local_lengths.contains(&len) {
         Length::Local
-    } else if possible().min().is_none_or(|min| len < min) {
+    } else if meta.lengths.first().is_none_or(|&min| len < min) {
         Length::TooShort
-    } else if possible().max().is_some_and(|max| len > max) {
+    } else if meta.lengths.last().is_some_and(|&max| len > max) {
         Length::TooLong
     } else {
         Length::Invalid
     }
 }
 
-/// The number types of `region` that it has (fixed line, mobile, toll free, ... voicemail): the ones whose
-/// lengths make a number possible, and whose example numbers the tests read.
-pub fn number_types(region: &Metadata) -> impl Iterator<Item = &Descriptor> + Clone {
-    let d = region.descriptors();
-    [
-        d.fixed_line(),
-        d.mobile(),
-        d.toll_free(),
-        d.premium_rate(),
-        d.shared_cost(),
-        d.personal_number(),
-        d.voip(),
-        d.pager(),
-        d.uan(),
-        d.voicemail(),
-    ]
-    .into_iter()
-    .flatten()
-}
-
-/// Whether all of `national` matches the national number pattern of `region` (Java's `matches()`, which
-/// libphonenumber uses: the crate's patterns find the leftmost match, which may stop short of the end).
-fn matches_fully(region: &Metadata, national: &str) -> bool {
-    static ANCHORED: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
-        LazyLock::new(Mutex::default);
-    let Ok(mut anchored) = ANCHORED.lock() else {
-        return false;
-    };
-    let pattern = anchored.entry(region.id().to_owned()).or_insert_with(|| {
-        let general = region.descriptors().general().national_number().as_str();
-        // The crate compiles the metadata's patterns ignoring whitespace; so must this.
-        RegexBuilder::new(&format!("^(?:{general})$"))
-            .ignore_whitespace(true)
-            .build()
-            .ok()
-    });
-    pattern
+/// Whether all of `national` matches the national number pattern of `region`.
+fn matches_fully(region: Known, national: &str) -> bool {
+    region
+        .compiled()
+        .pattern
         .as_ref()
         .is_some_and(|pattern| pattern.is_match(national))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_regions_patterns_compile() {
+        for (index, region) in REGIONS.iter().enumerate() {
+            let compiled = Known(index).compiled();
+            assert!(compiled.pattern.is_some(), "{} pattern", region.id);
+            assert_eq!(
+                compiled.international_prefix.is_some(),
+                region.international_prefix.is_some(),
+                "{}",
+                region.id
+            );
+            assert_eq!(
+                compiled.prefix_for_parsing.is_some(),
+                region.national_prefix_for_parsing.is_some(),
+                "{}",
+                region.id
+            );
+        }
+    }
+
+    #[test]
+    fn regions_are_sorted_by_id_and_each_code_has_one_main_region() {
+        assert!(REGIONS.windows(2).all(|pair| pair[0].id <= pair[1].id));
+        for region in REGIONS {
+            let mains = REGIONS
+                .iter()
+                .filter(|r| r.code == region.code && r.main)
+                .count();
+            assert_eq!(mains, 1, "calling code {}", region.code);
+        }
+    }
 }
