@@ -52,6 +52,8 @@ pub struct Settings {
     pub api_base_url: String,
     pub token_ttl: Duration,
     pub max_concurrency: usize,
+    /// Calls to Pinterest one instance may make in any minute (`PINTEREST_CALLS_PER_MINUTE`).
+    pub calls_per_minute: u32,
     /// Largest API Gateway request body accepted (`PINTEREST_MAX_BODY_BYTES`).
     pub max_api_body_bytes: usize,
     pub metrics_namespace: String,
@@ -161,6 +163,7 @@ impl Settings {
                 86_400,
             )?),
             max_concurrency: number(&env, "PINTEREST_MAX_CONCURRENCY", 4, 1, 64)?,
+            calls_per_minute: number(&env, "PINTEREST_CALLS_PER_MINUTE", 5000, 1, 1_000_000)?,
             max_api_body_bytes: number(
                 &env,
                 "PINTEREST_MAX_BODY_BYTES",
@@ -381,6 +384,7 @@ mod tests {
         assert_eq!(s.api_base_url, DEFAULT_API_BASE_URL);
         assert_eq!(s.token_ttl, Duration::from_secs(300));
         assert_eq!(s.max_concurrency, 4);
+        assert_eq!(s.calls_per_minute, 5000);
         assert_eq!(s.max_api_body_bytes, 1_048_576);
         assert_eq!(s.mapper.click_id_cookie, "_epik");
         assert_eq!(s.mapper.max_event_age_secs, 604_800);
@@ -452,6 +456,8 @@ mod tests {
             ("PINTEREST_TEST_MODE", "maybe"),
             ("PINTEREST_MAX_CONCURRENCY", "0"),
             ("PINTEREST_MAX_CONCURRENCY", "many"),
+            ("PINTEREST_CALLS_PER_MINUTE", "0"),
+            ("PINTEREST_CALLS_PER_MINUTE", "2.5"),
             ("PINTEREST_TOKEN_TTL_SECS", "-5"),
             ("PINTEREST_MAX_BODY_BYTES", "12"),
             // Over Lambda's 6 MB payload limit: such a body could never arrive.

@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, stream};
 use tokio::time::Instant;
 
+use crate::budget::CallBudget;
 use crate::fate::Fate;
 use crate::pinterest::client::EventsEndpoint;
 use crate::pinterest::response::{Decision, EventStatus, PinterestEventResult, truncate};
@@ -48,6 +49,9 @@ pub struct DeliveryConfig {
     /// Back-off before retry `n` is drawn from `0..min(max_backoff, base_backoff * 2^n)`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// The instance's call budget, shared by every invocation (and every clone of this configuration): each
+    /// attempt, retries included, takes a slot first.
+    pub budget: Arc<CallBudget>,
 }
 
 /// Outcomes in the order of the input events, plus counters for the summary line.
@@ -109,7 +113,9 @@ pub fn request_body(events: &[String]) -> String {
 /// about the token or the ad account rather than an event, splitting stops when both halves get one of them
 /// too. A 401 re-reads the token (bypassing the cache) and tries once more. Transient errors are retried with
 /// exponential back-off and full jitter, honouring `Retry-After`, until `deadline - deadline_margin`; what is
-/// still not delivered then is failed with the last reason. Returns by that time (give or take the
+/// still not delivered then is failed with the last reason. Every attempt first waits for a slot of the call
+/// budget (`cfg.budget`); one that cannot get a slot before that time fails like one that ran out of time.
+/// Returns by that time (give or take the
 /// scheduling of the current steps).
 pub async fn deliver<T: TokenSource>(
     http: &reqwest::Client,
@@ -310,8 +316,8 @@ impl<T: TokenSource> Run<'_, T> {
         }
     }
 
-    /// One attempt: the token, then one exchange with Pinterest within the time left. `Err` when no attempt
-    /// could be made (no token).
+    /// One attempt: the token, a slot of the call budget, then one exchange with Pinterest within the time
+    /// left. `Err` when no attempt could be made (no token, or no slot before the deadline).
     async fn attempt(&self, body: &bytes::Bytes, request: &mut Request) -> Result<Answer, Sent> {
         let events = request.range.len();
         let token = match self.read_token(request.refused.as_ref()).await {
@@ -322,6 +328,24 @@ impl<T: TokenSource> Run<'_, T> {
             }
         };
         request.refused = None;
+        if let Err(wait) = self.cfg.budget.acquire(self.stop).await {
+            let attempt = request.attempt;
+            tracing::warn!(
+                events,
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "call budget spent until after the Lambda deadline; events failed"
+            );
+            return Err(Sent::Failed(if attempt == 0 {
+                "not sent: the call budget (PINTEREST_CALLS_PER_MINUTE) had no free slot before the Lambda deadline"
+                    .to_owned()
+            } else {
+                format!(
+                    "{} (the call budget had no free slot to retry before the Lambda deadline)",
+                    request.last_reason
+                )
+            }));
+        }
         let budget = self.stop.saturating_duration_since(Instant::now());
         let clipped = budget < self.cfg.request_timeout;
         let timeout = self.cfg.request_timeout.min(budget);
@@ -540,6 +564,7 @@ mod tests {
             deadline_margin: Duration::from_millis(100),
             base_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(10),
+            budget: Arc::new(CallBudget::per_minute(5000)),
         }
     }
 

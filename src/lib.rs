@@ -1,5 +1,6 @@
 //! Pinterest Conversions API destination for Commanders Act events: mapping, delivery, Lambda triggers.
 
+pub mod budget;
 pub mod config;
 pub mod delivery;
 pub mod event;

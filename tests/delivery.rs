@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::support::fake_pinterest::{
     AD_ACCOUNT_ID, FakePinterest, Reply, ResetServer, TOKEN, event, event_of_size,
 };
+use pinterest_destination::budget::CallBudget;
 use pinterest_destination::delivery::{DeliveryConfig, DeliveryReport, deliver};
 use pinterest_destination::fate::Fate;
 use pinterest_destination::pinterest::client::{MAX_ANSWER_BYTES, http_client};
@@ -27,6 +28,7 @@ fn config(base_url: String) -> DeliveryConfig {
         deadline_margin: Duration::from_millis(200),
         base_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(50),
+        budget: std::sync::Arc::new(CallBudget::per_minute(1_000_000)),
     }
 }
 

@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod budget;
 mod cli;
 mod delivery;
 mod e2e;

@@ -8,12 +8,15 @@
 //! in the input; on FIFO queues no acknowledged record follows a failed one of its group; Pinterest receives
 //! only events of the input, never an invalid or unmapped one; the rejected-events queue holds only rejected
 //! events and unreadable bodies of the input, each with its reason and stage.
+//! A third of the cases put Pinterest's rate limit in front of the script (a few calls per window, 429 with
+//! `Retry-After` beyond), and a third give the instance a small call budget (`PINTEREST_CALLS_PER_MINUTE`), so
+//! that events wait for slots, meet 429s, and run into the deadline while waiting.
 //!
 //! The run covers at least `NO_LOSS_EVENTS` events (default 10 000) and prints what it checked. Set
 //! `NO_LOSS_SEED` to replay a run (the seed is printed).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::fake_pinterest::{FakePinterest, Recorded, Reply, tick};
@@ -22,6 +25,7 @@ use crate::support::invoke::{
     Record, SqsAnswer, good_event, invoke, now_ms, sqs_answer, sqs_event, state, state_like,
     unmapped_event,
 };
+use pinterest_destination::budget::CallBudget;
 use pinterest_destination::rejected::RejectedQueue;
 use pinterest_destination::trigger::State;
 use proptest::prelude::*;
@@ -99,6 +103,10 @@ struct Faults {
     time_left_secs: u64,
     /// The rejected-events queue's script, or no queue.
     rejected_queue: Option<Vec<SqsReply>>,
+    /// Pinterest's rate limit: at most this many calls per this many seconds.
+    limit: Option<(usize, u64)>,
+    /// The instance's call budget.
+    calls_per_minute: u32,
 }
 
 fn event_kind() -> impl Strategy<Value = EventKind> {
@@ -188,14 +196,26 @@ fn faults() -> impl Strategy<Value = Faults> {
             1 => Just(None),
             3 => prop::collection::vec(sqs_fault(), 0..4).prop_map(Some),
         ],
+        prop_oneof![2 => Just(None), 1 => (1usize..4, 2u64..30).prop_map(Some)],
+        prop_oneof![2 => Just(5000u32), 1 => 1u32..20],
     )
         .prop_map(
-            |(script, default, poisoned, time_left_secs, rejected_queue)| Faults {
+            |(
                 script,
                 default,
                 poisoned,
                 time_left_secs,
                 rejected_queue,
+                limit,
+                calls_per_minute,
+            )| Faults {
+                script,
+                default,
+                poisoned,
+                time_left_secs,
+                rejected_queue,
+                limit,
+                calls_per_minute,
             },
         )
 }
@@ -302,6 +322,9 @@ struct Counts {
     unreadable_records: u64,
     requests: u64,
     faults_injected: BTreeMap<String, u64>,
+    rate_limited_cases: u64,
+    rate_limited_requests: u64,
+    budgeted_cases: u64,
     records_acknowledged: u64,
     records_listed: u64,
     records_retried_by_error: u64,
@@ -358,7 +381,11 @@ fn check_case(
                 fake.reject_event_id(&event.event_id);
             }
         }
+        if let Some((calls, secs)) = faults.limit {
+            fake.rate_limit(calls, Duration::from_secs(secs));
+        }
         let mut state = state_like(template, &fake.base_url());
+        state.delivery.budget = Arc::new(CallBudget::per_minute(faults.calls_per_minute));
         let sqs = match &faults.rejected_queue {
             Some(script) => {
                 let sqs = FakeSqs::start().await;
@@ -405,6 +432,13 @@ fn check_case(
                 };
                 *counts.rejected_queue_faults.entry(name).or_default() += 1;
             }
+        }
+        {
+            let mut counts = counts.lock().expect("counts");
+            counts.rate_limited_cases += u64::from(faults.limit.is_some());
+            counts.rate_limited_requests +=
+                requests.iter().filter(|r| r.rate_limited).count() as u64;
+            counts.budgeted_cases += u64::from(faults.calls_per_minute < 5000);
         }
         prop_assert!(
             took <= time_left.saturating_sub(DEADLINE_MARGIN) + SLACK,
@@ -690,7 +724,7 @@ fn verify(
         .filter(|r| matches!(r.body, Body::NotJson | Body::JsonScalar))
         .count() as u64;
     counts.requests += requests.len() as u64;
-    for request in requests {
+    for request in requests.iter().filter(|r| !r.rate_limited) {
         if let Some(name) = fault_name(&request.reply) {
             *counts.faults_injected.entry(name).or_default() += 1;
         }
@@ -770,6 +804,10 @@ fn no_record_is_lost_under_random_faults() {
         counts.faults_injected
     );
     println!(
+        "no_loss: {} cases behind a rate limit ({} requests answered 429 by it), {} with a small call budget",
+        counts.rate_limited_cases, counts.rate_limited_requests, counts.budgeted_cases
+    );
+    println!(
         "no_loss: records acknowledged {}, listed in batchItemFailures {} (of which FIFO followers {}), \
          returned by an invocation error {} ({} errors); events Pinterest processed {}",
         counts.records_acknowledged,
@@ -794,5 +832,9 @@ fn no_record_is_lost_under_random_faults() {
     assert!(
         counts.records_acknowledged_with_rejections > 0,
         "no rejected event ever went to the rejected-events queue"
+    );
+    assert!(
+        counts.rate_limited_requests > 0,
+        "no request met the rate limit: the rate-limited cases test nothing"
     );
 }

@@ -59,6 +59,9 @@ impl State {
             deadline_margin: DEADLINE_MARGIN,
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
+            budget: std::sync::Arc::new(crate::budget::CallBudget::per_minute(
+                settings.calls_per_minute,
+            )),
         };
         let rejected = settings
             .rejected_queue_url

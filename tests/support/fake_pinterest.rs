@@ -81,6 +81,8 @@ pub struct Recorded {
     pub stall: Duration,
     /// The reply used.
     pub reply: Reply,
+    /// Answered 429 by the rate limit ([`FakePinterest::rate_limit`]), not by the script.
+    pub rate_limited: bool,
     /// Per event of the request: whether the answer says Pinterest processed it (a 200 or 422 with one
     /// result per event sent, that result `processed`). A client that timed out before a stalled answer did
     /// not learn it.
@@ -97,6 +99,10 @@ struct State {
     requests: Vec<Recorded>,
     schema_violations: Vec<String>,
     user_data_violations: Vec<String>,
+    /// At most this many calls per window, on tokio's clock ([`FakePinterest::rate_limit`]).
+    limit: Option<(usize, Duration)>,
+    /// When the calls the limit let through arrived, oldest first (only those of the current window).
+    admitted: VecDeque<tokio::time::Instant>,
 }
 
 enum Server {
@@ -192,6 +198,13 @@ impl FakePinterest {
     /// verdict on one bad event), the others processed (before the script is consulted).
     pub fn fail_event_id(&self, event_id: &str) {
         self.lock().failed_ids.insert(event_id.to_owned());
+    }
+
+    /// Pinterest's rate limit: authorised, schema-valid calls beyond `calls` in any `window` (on tokio's clock,
+    /// so paused time applies with [`FakePinterest::start_local`]) are answered 429 with a `Retry-After` of the
+    /// whole seconds until the oldest call of the window leaves it; calls answered 429 do not count.
+    pub fn rate_limit(&self, calls: usize, window: Duration) {
+        self.lock().limit = Some((calls.max(1), window));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -302,6 +315,7 @@ fn decide(state: &Mutex<State>, request: &Incoming<'_>) -> Answer {
     let mut state = state.lock().expect("fake state poisoned");
     state.user_data_violations.extend(user_data_errors);
     let authorized = request.authorization == Some(format!("Bearer {}", state.token).as_str());
+    let mut rate_limited = false;
     let reply = if !authorized {
         Reply::Status(401)
     } else if !schema_errors.is_empty() || !content_type_ok {
@@ -312,6 +326,9 @@ fn decide(state: &Mutex<State>, request: &Incoming<'_>) -> Answer {
         };
         state.schema_violations.push(format!("request: {problem}"));
         Reply::Status(400)
+    } else if let Some(wait) = state.over_limit(clock_at) {
+        rate_limited = true;
+        Reply::RetryAfter(429, wait.as_secs_f64().ceil().to_string())
     } else if event_ids.iter().any(|id| state.rejected_ids.contains(id)) {
         Reply::Status(400)
     } else if event_ids.iter().any(|id| state.failed_ids.contains(id)) {
@@ -343,10 +360,27 @@ fn decide(state: &Mutex<State>, request: &Incoming<'_>) -> Answer {
         event_ids,
         status: if answer.reset { 0 } else { answer.status },
         stall: answer.stall,
+        rate_limited,
         reply,
         processed,
     });
     answer
+}
+
+impl State {
+    /// With a rate limit: `None` if a call arriving `at` is let through (and counts), else the time until the
+    /// window has room.
+    fn over_limit(&mut self, at: tokio::time::Instant) -> Option<Duration> {
+        let (calls, window) = self.limit?;
+        while self.admitted.front().is_some_and(|&t| t + window <= at) {
+            self.admitted.pop_front();
+        }
+        if self.admitted.len() < calls {
+            self.admitted.push_back(at);
+            return None;
+        }
+        self.admitted.front().map(|&oldest| oldest + window - at)
+    }
 }
 
 /// Per event: does the answer tell the client that Pinterest processed it?

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use pinterest_destination::budget::CallBudget;
 use pinterest_destination::config::Settings;
 use pinterest_destination::delivery::DeliveryConfig;
 use pinterest_destination::handler::{self, Invocation};
@@ -149,12 +150,14 @@ pub async fn state_with_secret(
 
 /// A copy of `template` (built by `State::new`) sending to `base_url` with the fake's token, sharing its HTTP
 /// client: building a client (TLS roots) is the slow part of `State::new`, which tests that run hundreds of
-/// invocations can't afford each time.
+/// invocations can't afford each time. The copy has a call budget of its own (a new container), not the
+/// template's: slots taken on another test's (paused) clock would make this one wait.
 pub fn state_like(template: &State, base_url: &str) -> State {
     State {
         settings: template.settings.clone(),
         delivery: DeliveryConfig {
             base_url: base_url.to_owned(),
+            budget: std::sync::Arc::new(CallBudget::per_minute(template.settings.calls_per_minute)),
             ..template.delivery.clone()
         },
         http: template.http.clone(),

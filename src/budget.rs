@@ -1,0 +1,163 @@
+//! The per-instance call budget (`PINTEREST_CALLS_PER_MINUTE`): calls to Pinterest spaced at least a minute / N
+//! apart, so that no 60-second window holds more than N of them, shared by every invocation of the container.
+//!
+//! Even spacing (a token bucket that holds one token) rather than a window that lets N calls go at once and then
+//! blocks: an invocation over budget waits at most one spacing per request it has queued, which stays far within
+//! a Lambda timeout, where a burst-then-block window would make the next invocations wait for most of a minute and
+//! fail their records at the deadline. The spacing has no memory beyond the next free slot, so it holds in any
+//! window, whatever the pattern of the calls before.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// One minute.
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// Free slots for calls, one every `WINDOW / calls_per_minute`.
+#[derive(Debug)]
+pub struct CallBudget {
+    /// Time between two calls: a minute divided by the calls allowed, rounded up to the nanosecond (rounding
+    /// down would fit one call too many in a minute).
+    spacing: Duration,
+    /// The earliest time the next call may start; `None` before the first call.
+    next: Mutex<Option<Instant>>,
+}
+
+impl CallBudget {
+    /// At most `calls` calls (at least 1) in any minute.
+    pub fn per_minute(calls: u32) -> Self {
+        let nanos = WINDOW.as_nanos().div_ceil(u128::from(calls.max(1)));
+        Self {
+            spacing: Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)),
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Time between two calls.
+    pub fn spacing(&self) -> Duration {
+        self.spacing
+    }
+
+    /// Takes the next free slot and waits for it, if it comes no later than `stop`; otherwise takes nothing and
+    /// says how long the wait would have been. A slot taken by a call that is then dropped is not given back
+    /// (the budget errs on the side of fewer calls).
+    pub async fn acquire(&self, stop: Instant) -> Result<(), Duration> {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let slot = next.map_or(now, |free| free.max(now));
+            if slot > stop {
+                return Err(slot - now);
+            }
+            *next = Some(slot + self.spacing);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Starts `calls` acquisitions at once, each allowed until `stop`; returns the (paused-clock) times at which
+    /// those that got a slot went, sorted, and how many got none.
+    async fn burst(budget: &Arc<CallBudget>, calls: usize, stop: Instant) -> (Vec<Instant>, usize) {
+        let tasks: Vec<_> = (0..calls)
+            .map(|_| {
+                let budget = budget.clone();
+                tokio::spawn(async move { budget.acquire(stop).await.map(|()| Instant::now()) })
+            })
+            .collect();
+        let mut went = Vec::new();
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(at) => went.push(at),
+                Err(_) => refused += 1,
+            }
+        }
+        went.sort();
+        (went, refused)
+    }
+
+    /// Most calls in any window of `width` starting at one of the calls.
+    fn most_in_any_window(times: &[Instant], width: Duration) -> usize {
+        times
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                times[i..]
+                    .iter()
+                    .take_while(|&&t| t < start + width)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_over_budget_wait_and_no_minute_holds_more_than_the_budget() {
+        let budget = Arc::new(CallBudget::per_minute(7));
+        let start = Instant::now();
+        let (went, refused) = burst(&budget, 21, start + Duration::from_secs(3600)).await;
+        assert_eq!(refused, 0, "every call waits for a slot instead of failing");
+        assert_eq!(went.len(), 21);
+        assert_eq!(went[0], start, "the first call goes at once");
+        assert_eq!(most_in_any_window(&went, WINDOW), 7);
+        // Waiting, not idling: 21 calls at 7 a minute take just under three minutes.
+        let last = went[20] - start;
+        assert!(
+            last > Duration::from_secs(171) && last < Duration::from_secs(172),
+            "{last:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_cannot_get_a_slot_before_the_stop_takes_none() {
+        let budget = Arc::new(CallBudget::per_minute(60));
+        let start = Instant::now();
+        // One a second: with a stop 2.5 s away, three calls fit (at 0, 1 and 2 s) and the others are refused.
+        let (went, refused) = burst(&budget, 6, start + Duration::from_millis(2500)).await;
+        assert_eq!(went.len(), 3);
+        assert_eq!(refused, 3);
+        // The refused calls took no slot: at 2 s (the last call), the next slot is at 3 s.
+        assert_eq!(Instant::now() - start, Duration::from_secs(2));
+        assert_eq!(
+            budget.acquire(start + Duration::from_secs(2)).await,
+            Err(Duration::from_secs(1))
+        );
+        budget
+            .acquire(start + Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(Instant::now() - start, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_budget_does_not_save_up_a_burst() {
+        let budget = CallBudget::per_minute(2);
+        let far = Instant::now() + Duration::from_secs(3600);
+        budget.acquire(far).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        let before = Instant::now();
+        budget.acquire(far).await.unwrap();
+        budget.acquire(far).await.unwrap();
+        assert_eq!(Instant::now() - before, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn spacing_rounds_up_so_a_minute_never_fits_one_call_more() {
+        let budget = CallBudget::per_minute(7);
+        assert!(budget.spacing() * 7 >= WINDOW);
+        assert_eq!(
+            CallBudget::per_minute(5000).spacing(),
+            Duration::from_millis(12)
+        );
+        assert_eq!(CallBudget::per_minute(0).spacing(), WINDOW);
+    }
+}
