@@ -16,7 +16,7 @@ use super::http::Connection;
 pub struct Seen {
     pub events: usize,
     pub bytes: usize,
-    /// From the arrival of the request line to the end of the answer.
+    /// From the arrival of the request line to the answer (its write, microseconds for a small answer, excluded).
     pub duration: Duration,
     pub arrived: Instant,
 }
@@ -58,14 +58,8 @@ impl FakePinterest {
                             let events = count_events(&request.body);
                             tokio::time::sleep_until((request.at + latency).into()).await;
                             let answer = answer(events);
-                            let written = connection
-                                .respond(
-                                    200,
-                                    &[("content-type", "application/json")],
-                                    answer.as_bytes(),
-                                )
-                                .await;
-                            state.in_flight.fetch_sub(1, Ordering::SeqCst);
+                            // Recorded before the answer leaves: once the client has it, the bench may read the
+                            // records at once (recording after the write raced with that read).
                             if let Ok(mut seen) = state.seen.lock() {
                                 seen.push(Seen {
                                     events,
@@ -74,6 +68,14 @@ impl FakePinterest {
                                     arrived: request.at,
                                 });
                             }
+                            state.in_flight.fetch_sub(1, Ordering::SeqCst);
+                            let written = connection
+                                .respond(
+                                    200,
+                                    &[("content-type", "application/json")],
+                                    answer.as_bytes(),
+                                )
+                                .await;
                             if written.is_err() {
                                 break;
                             }
