@@ -373,7 +373,7 @@ fn execute(runtime: &tokio::runtime::Runtime, state: &State, input: &Input) -> R
         _ => api_event(input),
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let invocation = runtime.block_on(handler::handle(state, event, deadline));
+    let invocation = runtime.block_on(handler::handle(state, &event.to_string(), deadline));
     let bodies = match &state.sender {
         Sender::DryRun(bodies) => std::mem::take(&mut *bodies.lock().map_err(|e| e.to_string())?),
         Sender::Pinterest(_) => Vec::new(),

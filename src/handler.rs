@@ -1,8 +1,9 @@
 //! One Lambda invocation: recognise the event (SQS, REST API v1, HTTP API v2), run its trigger, count.
 
+use crate::event::{self, Value as Event};
 use crate::summary::Counters;
 use crate::text::json_kind;
-use crate::trigger::{State, http, release, sqs};
+use crate::trigger::{State, http, sqs};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -65,22 +66,21 @@ impl Trigger {
 }
 
 /// Which trigger sent the event, from its shape.
-fn recognise(event: &Value) -> Option<Trigger> {
-    if event
-        .get("Records")
-        .and_then(Value::as_array)
-        .is_some_and(|records| {
-            records
-                .iter()
-                .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
-        })
-    {
+fn recognise(event: &Event<'_>) -> Option<Trigger> {
+    if event.get("Records").as_array().is_some_and(|records| {
+        records
+            .iter()
+            .all(|r| r.get("eventSource").as_str() == Some("aws:sqs"))
+    }) {
         Some(Trigger::Sqs)
-    } else if event.get("version").and_then(Value::as_str) == Some("2.0")
-        && event.pointer("/requestContext/http").is_some()
+    } else if event.get("version").as_str() == Some("2.0")
+        && !event.get("requestContext").get("http").is_null()
     {
         Some(Trigger::HttpApi)
-    } else if event.get("httpMethod").is_some() {
+    } else if event
+        .as_object()
+        .is_some_and(|o| o.get("httpMethod").is_some())
+    {
         Some(Trigger::RestApi)
     } else {
         None
@@ -88,15 +88,15 @@ fn recognise(event: &Value) -> Option<Trigger> {
 }
 
 /// A short description of an event we cannot handle: its record sources, or its top-level keys.
-fn describe(event: &Value) -> String {
-    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+fn describe(event: &Event<'_>) -> String {
+    if let Some(records) = event.get("Records").as_array() {
         // Each distinct source once, in first-seen order, at most 10 (a batch may hold thousands of records).
         let mut sources: Vec<&str> = Vec::new();
         for record in records {
-            let source = record
-                .get("eventSource")
-                .or_else(|| record.get("EventSource"))
-                .and_then(Value::as_str)
+            let source = [record.get("eventSource"), record.get("EventSource")]
+                .into_iter()
+                .find(|source| !source.is_null())
+                .and_then(Event::as_str)
                 .unwrap_or("unknown");
             if !sources.contains(&source) {
                 sources.push(source);
@@ -110,24 +110,26 @@ fn describe(event: &Value) -> String {
     let Some(object) = event.as_object() else {
         return format!("got {}", json_kind(event));
     };
-    let keys: Vec<&str> = object.keys().map(String::as_str).take(10).collect();
+    let keys: Vec<&str> = object.iter().map(|(key, _)| key).take(10).collect();
     format!("top-level keys: {keys:?}")
 }
 
-/// An API Gateway request; a `body` that is not text (an event pasted in as an object) is named as such.
+/// An API Gateway request, read from the invocation's text (`event` is its tree); a `body` that is not text (an
+/// event pasted in as an object) is named as such.
 fn parse<T: serde::de::DeserializeOwned>(
     trigger: &'static str,
-    event: Value,
+    event: &Event<'_>,
+    payload: &str,
 ) -> Result<T, HandlerError> {
     match event.get("body") {
-        Some(body) if !body.is_string() && !body.is_null() => Err(HandlerError::Malformed {
+        body if !body.is_string() && !body.is_null() => Err(HandlerError::Malformed {
             trigger,
             reason: format!(
                 "body: expected the request body as text (a string), found {}",
                 json_kind(body)
             ),
         }),
-        _ => serde_json::from_value(event).map_err(|e| malformed(trigger, e)),
+        _ => serde_json::from_str(payload).map_err(|e| malformed(trigger, e)),
     }
 }
 
@@ -143,19 +145,26 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
         .map_err(|e| HandlerError::RetryAll(format!("cannot encode the response: {e}")))
 }
 
-/// Runs one invocation to its end; `deadline` is the Lambda deadline.
-pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocation {
+/// Runs one invocation to its end; `payload` is the invocation's JSON text, as the runtime received it, and
+/// `deadline` the Lambda deadline. The text is parsed once, into a tree that borrows from it: an SQS batch's
+/// bodies are read from that tree and each is parsed once more, as the events it holds.
+pub async fn handle(state: &State, payload: &str, deadline: Instant) -> Invocation {
     // What an invocation that reads no event counts.
     let nothing = Counters {
         test_mode: state.settings.test_mode,
         ..Counters::default()
     };
+    let unknown = |error| Invocation {
+        trigger: "unknown",
+        response: Err(error),
+        counters: nothing.clone(),
+    };
+    let event = match event::parse(payload) {
+        Ok(event) => event,
+        Err(e) => return unknown(HandlerError::Unsupported(format!("not JSON ({e})"))),
+    };
     let Some(trigger) = recognise(&event) else {
-        return Invocation {
-            trigger: "unknown",
-            response: Err(HandlerError::Unsupported(describe(&event))),
-            counters: nothing,
-        };
+        return unknown(HandlerError::Unsupported(describe(&event)));
     };
     let (response, counters) = match trigger {
         Trigger::Sqs => {
@@ -165,24 +174,26 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
                 sqs::SqsReply::Partial(response) => to_value(&response),
                 sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
             };
-            // A 6 MiB batch takes milliseconds to free: the response need not wait for it.
-            release(event);
             (response, counters)
         }
-        Trigger::HttpApi => match parse::<ApiGatewayV2httpRequest>(trigger.as_str(), event) {
-            Ok(request) => {
-                let (response, counters) = http::handle_v2(state, &request, deadline).await;
-                (to_value(&response), counters)
+        Trigger::HttpApi => {
+            match parse::<ApiGatewayV2httpRequest>(trigger.as_str(), &event, payload) {
+                Ok(request) => {
+                    let (response, counters) = http::handle_v2(state, &request, deadline).await;
+                    (to_value(&response), counters)
+                }
+                Err(e) => (Err(e), nothing),
             }
-            Err(e) => (Err(e), nothing),
-        },
-        Trigger::RestApi => match parse::<ApiGatewayProxyRequest>(trigger.as_str(), event) {
-            Ok(request) => {
-                let (response, counters) = http::handle_v1(state, &request, deadline).await;
-                (to_value(&response), counters)
+        }
+        Trigger::RestApi => {
+            match parse::<ApiGatewayProxyRequest>(trigger.as_str(), &event, payload) {
+                Ok(request) => {
+                    let (response, counters) = http::handle_v1(state, &request, deadline).await;
+                    (to_value(&response), counters)
+                }
+                Err(e) => (Err(e), nothing),
             }
-            Err(e) => (Err(e), nothing),
-        },
+        }
     };
     Invocation {
         trigger: trigger.as_str(),
@@ -195,6 +206,17 @@ pub async fn handle(state: &State, event: Value, deadline: Instant) -> Invocatio
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `recognise` of a JSON value, through the tree an invocation's text is parsed into.
+    fn recognise(event: &Value) -> Option<Trigger> {
+        let text = event.to_string();
+        super::recognise(&event::parse(&text).expect("JSON"))
+    }
+
+    fn describe(event: &Value) -> String {
+        let text = event.to_string();
+        super::describe(&event::parse(&text).expect("JSON"))
+    }
 
     #[test]
     fn recognises_the_three_event_shapes() {
@@ -223,9 +245,13 @@ mod tests {
     fn an_api_request_whose_body_is_not_text_is_named() {
         let mut event: Value =
             serde_json::from_str(include_str!("../events/apigw-rest.json")).unwrap();
-        assert!(parse::<ApiGatewayProxyRequest>("rest_api", event.clone()).is_ok());
+        let text = event.to_string();
+        let tree = event::parse(&text).unwrap();
+        assert!(parse::<ApiGatewayProxyRequest>("rest_api", &tree, &text).is_ok());
         event["body"] = json!({"event_name": "purchase"});
-        let Err(error) = parse::<ApiGatewayProxyRequest>("rest_api", event) else {
+        let text = event.to_string();
+        let tree = event::parse(&text).unwrap();
+        let Err(error) = parse::<ApiGatewayProxyRequest>("rest_api", &tree, &text) else {
             panic!("an object body was accepted");
         };
         assert_eq!(

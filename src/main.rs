@@ -4,7 +4,7 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use pinterest_destination::config::{Settings, TokenSetting};
 use pinterest_destination::handler;
 use pinterest_destination::trigger::State;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -49,34 +49,37 @@ async fn run() -> Result<(), Error> {
     let state: &'static State = Box::leak(Box::new(state));
     // The token secret is read while the runtime fetches and maps the first event, not before nor after.
     tokio::spawn(state.prefetch_token());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let started = std::time::Instant::now();
-        let deadline = deadline(&event.context);
-        let invocation = handler::handle(state, event.payload, deadline).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
-        let cold_start = COLD.swap(false, Ordering::Relaxed);
-        invocation
-            .counters
-            .log(invocation.trigger, duration_ms, cold_start);
-        let timestamp_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        println!(
-            "{}",
-            invocation.counters.emf(
-                &state.settings.metrics_namespace,
-                invocation.trigger,
-                timestamp_ms,
-                duration_ms,
-                metrics_level
-            )
-        );
-        invocation.response.map_err(|e| {
-            // The runtime library's own, `Debug`-formatted copy of this line is filtered out (`logging`).
-            tracing::error!("invocation failed: {e}");
-            Diagnostic::from(e)
-        })
-    }))
+    // The payload is kept as the text the runtime received (one copy, no tree): the handler parses it once.
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let started = std::time::Instant::now();
+            let deadline = deadline(&event.context);
+            let invocation = handler::handle(state, event.payload.get(), deadline).await;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            let cold_start = COLD.swap(false, Ordering::Relaxed);
+            invocation
+                .counters
+                .log(invocation.trigger, duration_ms, cold_start);
+            let timestamp_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            println!(
+                "{}",
+                invocation.counters.emf(
+                    &state.settings.metrics_namespace,
+                    invocation.trigger,
+                    timestamp_ms,
+                    duration_ms,
+                    metrics_level
+                )
+            );
+            invocation.response.map_err(|e| {
+                // The runtime library's own, `Debug`-formatted copy of this line is filtered out (`logging`).
+                tracing::error!("invocation failed: {e}");
+                Diagnostic::from(e)
+            })
+        },
+    ))
     .await
     .map_err(|e| format!("Lambda runtime loop stopped: {e}").into())
 }

@@ -348,7 +348,7 @@ mod tests {
         // Retries of the 503 stop 1.5 s (the deadline margin) before the deadline.
         let deadline = tokio::time::Instant::now() + Duration::from_millis(1900);
 
-        let invocation = handler::handle(&state, sqs, deadline).await;
+        let invocation = handler::handle(&state, &sqs.to_string(), deadline).await;
         let doc = invocation.counters.emf(
             &state.settings.metrics_namespace,
             invocation.trigger,

@@ -27,15 +27,15 @@ pub fn counted(count: u64, singular: &str, plural: &str) -> String {
 }
 
 /// What a JSON value of an unexpected type is, for an error that must not quote it: `an object`, `null`, ...
-pub fn json_kind(value: &serde_json::Value) -> &'static str {
-    use serde_json::Value as Json;
+pub fn json_kind(value: &crate::event::Value<'_>) -> &'static str {
+    use crate::event::Value;
     match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::Str(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

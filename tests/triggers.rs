@@ -40,7 +40,7 @@ const BUDGET: Duration = Duration::from_secs(20);
 const SHORT_BUDGET: Duration = Duration::from_secs(3);
 
 async fn invoke(state: &State, event: Value, budget: Duration) -> Invocation {
-    handler::handle(state, event, Instant::now() + budget).await
+    handler::handle(state, &event.to_string(), Instant::now() + budget).await
 }
 
 /// The message ids of a partial batch response; panics on an error or another shape.

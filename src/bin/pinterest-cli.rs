@@ -274,7 +274,7 @@ async fn replay(event: Value, send: bool) -> Result<ExitCode, Fatal> {
     let state = State::new(settings).await.map_err(Fatal)?;
     let commanders_act_event = event.get("event_name").is_some();
     let deadline = tokio::time::Instant::now() + REPLAY_BUDGET;
-    let invocation = handler::handle(&state, event, deadline).await;
+    let invocation = handler::handle(&state, &event.to_string(), deadline).await;
 
     let stdout = io::stdout();
     let mut out = stdout.lock();

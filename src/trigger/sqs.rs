@@ -8,7 +8,6 @@ use crate::rejected::{Rejection, Source, Stage};
 use crate::summary::Counters;
 use crate::text::json_kind;
 use aws_lambda_events::sqs::SqsBatchResponse;
-use serde_json::Value as Json;
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::ops::Range;
@@ -24,9 +23,9 @@ pub enum SqsReply {
     RetryAll(String),
 }
 
-/// An SQS event's records, each read for the fields the function uses, borrowing their text from the
-/// invocation's JSON: a typed `aws_lambda_events` event would copy every record's receipt handle, attributes
-/// and body, and one record of an unexpected shape would fail the whole batch.
+/// An SQS event's records, each read for the fields the function uses, borrowing their text from the tree of
+/// the invocation's JSON: a typed `aws_lambda_events` event would copy every record's receipt handle,
+/// attributes and body, and one record of an unexpected shape would fail the whole batch.
 #[derive(Debug, Default)]
 pub struct SqsBatch<'a> {
     pub records: Vec<SqsRecord<'a>>,
@@ -37,17 +36,17 @@ pub struct SqsBatch<'a> {
 #[derive(Debug, Default)]
 pub struct SqsRecord<'a> {
     pub message_id: Option<&'a str>,
-    pub body: Option<&'a Json>,
+    pub body: Option<&'a Value<'a>>,
     pub event_source_arn: Option<&'a str>,
     pub message_group_id: Option<&'a str>,
 }
 
 impl<'a> SqsBatch<'a> {
     /// The records of `event["Records"]` (none when it is not an array).
-    pub fn read(event: &'a Json) -> Self {
+    pub fn read(event: &'a Value<'a>) -> Self {
         let records = event
             .get("Records")
-            .and_then(Json::as_array)
+            .as_array()
             .map(|records| records.iter().map(SqsRecord::read).collect())
             .unwrap_or_default();
         Self { records }
@@ -55,15 +54,12 @@ impl<'a> SqsBatch<'a> {
 }
 
 impl<'a> SqsRecord<'a> {
-    fn read(record: &'a Json) -> Self {
-        let text = |name: &str| record.get(name).and_then(Json::as_str);
+    fn read(record: &'a Value<'a>) -> Self {
         Self {
-            message_id: text("messageId"),
-            body: record.get("body").filter(|body| !body.is_null()),
-            event_source_arn: text("eventSourceARN"),
-            message_group_id: record
-                .pointer("/attributes/MessageGroupId")
-                .and_then(Json::as_str),
+            message_id: record.get("messageId").as_str(),
+            body: Some(record.get("body")).filter(|body| !body.is_null()),
+            event_source_arn: record.get("eventSourceARN").as_str(),
+            message_group_id: record.get("attributes").get("MessageGroupId").as_str(),
         }
     }
 }
@@ -78,12 +74,12 @@ enum RecordFailure {
 /// A record's body: the text of one event or of an array of events (see [`event::parse_repairing`] for
 /// `repaired`).
 fn decode_body<'a>(
-    body: Option<&'a Json>,
+    body: Option<&'a Value<'_>>,
     repaired: &'a OnceCell<String>,
 ) -> Result<Vec<Value<'a>>, String> {
     let body = match body {
         None => "",
-        Some(Json::String(text)) => text.trim(),
+        Some(Value::Str(text)) => text.trim(),
         Some(other) => {
             return Err(format!(
                 "body: expected the message text (a string), found {}",
@@ -371,7 +367,7 @@ impl<'b, 'a> Decoded<'b, 'a> {
             let span = self.spans[index].clone();
             if let Err(reason) = body {
                 let text = match record.body {
-                    Some(Json::String(text)) => text.clone(),
+                    Some(Value::Str(text)) => text.to_string(),
                     Some(other) => other.to_string(),
                     None => String::new(),
                 };
@@ -408,13 +404,16 @@ impl<'b, 'a> Decoded<'b, 'a> {
 /// The JSON text of the body's events at `positions`: the body itself when it is one event (as received),
 /// else each element of its array, serialised again (the same JSON value; spacing and number notation may
 /// differ).
-fn event_texts(body: Option<&Json>, positions: impl Iterator<Item = usize>) -> Option<Vec<String>> {
+fn event_texts(
+    body: Option<&Value<'_>>,
+    positions: impl Iterator<Item = usize>,
+) -> Option<Vec<String>> {
     let repaired = OnceCell::new();
     let events = decode_body(body, &repaired).ok()?;
     let text = repaired
         .get()
         .map(String::as_str)
-        .or_else(|| body.and_then(Json::as_str))?
+        .or_else(|| body.and_then(Value::as_str))?
         .trim();
     if !text.starts_with('[') {
         return Some(vec![text.to_owned()]);
@@ -465,13 +464,19 @@ fn add_fifo_followers(batch: &SqsBatch<'_>, failures: &mut Vec<(usize, RecordFai
 mod tests {
     use super::*;
 
-    fn body(text: &str) -> Json {
-        Json::String(text.to_owned())
+    fn body(text: &str) -> Value<'static> {
+        Value::Str(text.to_owned().into())
+    }
+
+    /// The tree of a JSON value's text (leaked: a test's values live as long as the test).
+    fn tree(json: serde_json::Value) -> &'static Value<'static> {
+        let text: &'static str = Box::leak(json.to_string().into_boxed_str());
+        Box::leak(Box::new(event::parse(text).expect("JSON")))
     }
 
     #[test]
     fn bodies_are_an_object_or_an_array() {
-        let count = |json: &Json| decode_body(Some(json), &OnceCell::new()).map(|v| v.len());
+        let count = |json: &Value| decode_body(Some(json), &OnceCell::new()).map(|v| v.len());
         assert_eq!(count(&body(r#"{"a":1}"#)), Ok(1));
         assert_eq!(count(&body(r#" [{"a":1},{"b":2}] "#)), Ok(2));
         assert_eq!(count(&body("[]")), Ok(0));
@@ -491,11 +496,11 @@ mod tests {
                 .starts_with("body: not JSON")
         );
         assert_eq!(
-            count(&serde_json::json!({"event_name": "purchase"})),
+            count(tree(serde_json::json!({"event_name": "purchase"}))),
             Err("body: expected the message text (a string), found an object".to_string())
         );
         assert!(
-            count(&serde_json::json!(7))
+            count(tree(serde_json::json!(7)))
                 .unwrap_err()
                 .ends_with("found a number")
         );
@@ -503,15 +508,15 @@ mod tests {
 
     #[test]
     fn records_read_only_the_fields_used_and_ignore_the_rest() {
-        let event = serde_json::json!({"Records": [
+        let event = tree(serde_json::json!({"Records": [
             {"messageId": "m1", "body": "{\"a\":1}", "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q.fifo",
              "attributes": {"MessageGroupId": "g", "SentTimestamp": "1"}, "messageAttributes": "not an object",
              "receiptHandle": 42},
             {},
             {"messageId": 5, "body": null, "eventSourceARN": [], "attributes": "not an object"},
             {"messageId": "m4", "body": 7}
-        ]});
-        let batch = SqsBatch::read(&event);
+        ]}));
+        let batch = SqsBatch::read(event);
         assert_eq!(batch.records.len(), 4);
         let first = &batch.records[0];
         assert_eq!(message_id(first), Some("m1"));
@@ -527,9 +532,9 @@ mod tests {
             );
         }
         assert_eq!(message_id(&batch.records[3]), Some("m4"));
-        assert_eq!(batch.records[3].body, Some(&serde_json::json!(7)));
+        assert_eq!(batch.records[3].body, Some(tree(serde_json::json!(7))));
         assert!(
-            SqsBatch::read(&serde_json::json!({"Records": {}}))
+            SqsBatch::read(tree(serde_json::json!({"Records": {}})))
                 .records
                 .is_empty()
         );
@@ -548,7 +553,7 @@ mod tests {
             )
         };
         let ids: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
-        let bodies: Vec<Json> = (0..1000)
+        let bodies: Vec<Value> = (0..1000)
             .map(|i| {
                 body(&match i % 4 {
                     0 => event(i, "purchase"),

@@ -293,7 +293,7 @@ fn encode_body(body: Option<&[u8]>, base64: bool) -> Value {
 pub async fn invoke(state: &State, event: Value, time_left: Duration) -> Invocation {
     let deadline = Instant::now() + time_left;
     let started = Instant::now();
-    let invocation = handler::handle(state, event, deadline).await;
+    let invocation = handler::handle(state, &event.to_string(), deadline).await;
     invocation.counters.log(
         invocation.trigger,
         started.elapsed().as_millis() as u64,
