@@ -59,8 +59,10 @@ impl State {
             deadline_margin: DEADLINE_MARGIN,
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
-            budget: std::sync::Arc::new(crate::budget::CallBudget::per_minute(
+            // The requests one invocation sends side by side may go at once (within 2 % of the budget).
+            budget: std::sync::Arc::new(crate::budget::CallBudget::with_burst(
                 settings.calls_per_minute,
+                u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX),
             )),
         };
         let rejected = settings
