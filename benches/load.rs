@@ -164,6 +164,10 @@ impl Sqs {
     fn call(&self, action: &str, body: &Value) -> Value {
         let payload = body.to_string();
         let mut stream = TcpStream::connect(&self.address).expect("connect to moto");
+        // A stuck moto ends the run with a panic instead of hanging it.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("read time-out");
         let head = format!(
             "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\n\
              X-Amz-Target: AmazonSQS.{action}\r\nAuthorization: AWS4-HMAC-SHA256 \
@@ -415,7 +419,8 @@ fn produce(sqs: &Sqs, queue: &str, per_s: f64, stop: &AtomicBool, sent: &AtomicU
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let due = (start.elapsed().as_secs_f64() * per_s) as u64;
-        while n < due {
+        // Behind schedule (moto is slow), it still stops on time rather than catching up after the run.
+        while n < due && !stop.load(Ordering::Relaxed) {
             let count = (due - n).min(10);
             let entries: Vec<Value> = (0..count)
                 .map(|i| {
