@@ -7,6 +7,7 @@
 #   scripts/load.sh --only defaults          # one setup
 #   scripts/load.sh --minutes 3              # simulated minutes of load per run (default 2)
 #   scripts/load.sh --sustained 0            # without the sustained runs (default: 20 simulated minutes)
+#   scripts/load.sh --minutes 0 --only no-budget   # only the sustained run of one setup
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # moto_server for the queues (a no-op when the tools are there).
