@@ -23,11 +23,11 @@
 //!
 //! `scripts/load.sh` builds the release binary and runs `cargo test --bench load -- --bench --binary PATH
 //! --sustained 20` (about fourteen minutes): every setup at 0.5x, 1x and 2x for `--minutes N` simulated minutes
-//! (default 2; 0 skips them), then `defaults` and `no-budget` at 2x for the `--sustained` minutes, long enough for a message to
-//! be received `maxReceiveCount` times; `--only NAME` runs one setup. The poller hands one record per
-//! invocation, so the batching window and the requests in flight do not change the call rate here (under a
-//! backlog, real batches are full too); the `window-1-inflight-1` row checks that. Under `cargo test --benches`
-//! only the plans are checked (no process, no output).
+//! (default 2; 0 skips them), then `defaults` and `no-budget` at 2x for the `--sustained` minutes, long enough
+//! for a message to be received `maxReceiveCount` times; `--only NAME` runs one setup. The poller hands one
+//! record per invocation, so the batching window and the requests in flight do not change the call rate here
+//! (under a backlog, real batches are full too); the `window-1-inflight-1` row checks that. Under
+//! `cargo test --benches` only the plans are checked (no process, no output).
 
 mod support;
 
