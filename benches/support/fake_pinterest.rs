@@ -1,8 +1,11 @@
 //! A fake Pinterest events endpoint for benchmarks: answers every request `200` with one `processed` result per
 //! event, after a fixed latency, and records when each request arrived and was answered, and how many were in
-//! flight. It runs on its own thread and runtime, so it does not compete with the function's runtime for
-//! scheduling (it does compete for the machine's cores, like a real network would not).
+//! flight. Optionally it enforces a rate limit per ad account, as Pinterest does: beyond so many calls in a
+//! sliding window, `429` at once with a `Retry-After` of the seconds until the window has room. It runs on its
+//! own thread and runtime, so it does not compete with the function's runtime for scheduling (it does compete
+//! for the machine's cores, like a real network would not).
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,11 +22,17 @@ pub struct Seen {
     /// From the arrival of the request line to the answer (its write, microseconds for a small answer, excluded).
     pub duration: Duration,
     pub arrived: Instant,
+    /// 200, or 429 from the rate limit.
+    pub status: u16,
 }
 
 #[derive(Default)]
 struct Shared {
     seen: Mutex<Vec<Seen>>,
+    /// At most this many calls per window, per ad account.
+    limit: Option<(usize, Duration)>,
+    /// Per ad account (the request path), the arrival of the calls admitted in the current window.
+    admitted: Mutex<HashMap<String, VecDeque<Instant>>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -36,10 +45,19 @@ pub struct FakePinterest {
 impl FakePinterest {
     /// Starts the fake on 127.0.0.1; every answer waits `latency` after the request was read.
     pub fn start(latency: Duration) -> Self {
+        Self::start_limited(latency, None)
+    }
+
+    /// Starts the fake with a rate limit of `calls` per `window` per ad account (none with `None`); calls
+    /// answered 429 do not count against it.
+    pub fn start_limited(latency: Duration, limit: Option<(usize, Duration)>) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fake");
         listener.set_nonblocking(true).expect("non-blocking");
         let base_url = format!("http://{}/v5", listener.local_addr().expect("fake address"));
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            limit,
+            ..Shared::default()
+        });
         let state = shared.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -56,8 +74,11 @@ impl FakePinterest {
                             let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                             state.max_in_flight.fetch_max(now, Ordering::SeqCst);
                             let events = count_events(&request.body);
-                            tokio::time::sleep_until((request.at + latency).into()).await;
-                            let answer = answer(events);
+                            let limited = state.over_limit(&request.path, request.at);
+                            let status = if limited.is_some() { 429 } else { 200 };
+                            if limited.is_none() {
+                                tokio::time::sleep_until((request.at + latency).into()).await;
+                            }
                             // Recorded before the answer leaves: once the client has it, the bench may read the
                             // records at once (recording after the write raced with that read).
                             if let Ok(mut seen) = state.seen.lock() {
@@ -66,16 +87,35 @@ impl FakePinterest {
                                     bytes: request.body.len(),
                                     duration: request.at.elapsed(),
                                     arrived: request.at,
+                                    status,
                                 });
                             }
                             state.in_flight.fetch_sub(1, Ordering::SeqCst);
-                            let written = connection
-                                .respond(
-                                    200,
-                                    &[("content-type", "application/json")],
-                                    answer.as_bytes(),
-                                )
-                                .await;
+                            let written = match limited {
+                                Some(wait) => {
+                                    let retry_after = wait.as_secs_f64().ceil().to_string();
+                                    connection
+                                        .respond(
+                                            429,
+                                            &[
+                                                ("content-type", "application/json"),
+                                                ("retry-after", &retry_after),
+                                            ],
+                                            br#"{"code":8,"message":"Too many requests"}"#,
+                                        )
+                                        .await
+                                }
+                                None => {
+                                    let answer = answer(events);
+                                    connection
+                                        .respond(
+                                            200,
+                                            &[("content-type", "application/json")],
+                                            answer.as_bytes(),
+                                        )
+                                        .await
+                                }
+                            };
                             if written.is_err() {
                                 break;
                             }
@@ -97,6 +137,24 @@ impl FakePinterest {
             .unwrap_or_default();
         let max = self.shared.max_in_flight.swap(0, Ordering::SeqCst);
         (seen, max)
+    }
+}
+
+impl Shared {
+    /// With a rate limit: `None` if a call to `path` arriving `at` is let through (and counts), else the time
+    /// until its window has room.
+    fn over_limit(&self, path: &str, at: Instant) -> Option<Duration> {
+        let (calls, window) = self.limit?;
+        let mut admitted = self.admitted.lock().ok()?;
+        let calls_in_window = admitted.entry(path.to_owned()).or_default();
+        while calls_in_window.front().is_some_and(|&t| t + window <= at) {
+            calls_in_window.pop_front();
+        }
+        if calls_in_window.len() < calls {
+            calls_in_window.push_back(at);
+            return None;
+        }
+        calls_in_window.front().map(|&oldest| oldest + window - at)
     }
 }
 

@@ -32,7 +32,14 @@ pub struct RuntimeApi {
 }
 
 impl RuntimeApi {
+    /// A Runtime API whose invocations have five minutes each.
     pub fn start() -> Self {
+        Self::with_timeout(Duration::from_secs(300))
+    }
+
+    /// A Runtime API whose invocations each get `timeout` (the function timeout) from the moment they are
+    /// handed out.
+    pub fn with_timeout(timeout: Duration) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the runtime API");
         listener.set_nonblocking(true).expect("non-blocking");
         let address = listener.local_addr().expect("address").to_string();
@@ -51,6 +58,7 @@ impl RuntimeApi {
                         Connection::new(stream),
                         queue.clone(),
                         report.clone(),
+                        timeout,
                     ));
                 }
             });
@@ -116,7 +124,12 @@ const PREFIX: &str = "/2018-06-01/runtime/";
 /// Queued events (request id, body), shared by the connections.
 type Queue = Arc<Mutex<tokio_mpsc::UnboundedReceiver<(String, Vec<u8>)>>>;
 
-async fn serve(mut connection: Connection, queue: Queue, report: mpsc::Sender<Seen>) {
+async fn serve(
+    mut connection: Connection,
+    queue: Queue,
+    report: mpsc::Sender<Seen>,
+    timeout: Duration,
+) {
     while let Ok(Some(request)) = connection.next().await {
         let path = request.path.strip_prefix(PREFIX).unwrap_or_default();
         let written = if request.method == "GET" && path == "invocation/next" {
@@ -126,7 +139,7 @@ async fn serve(mut connection: Connection, queue: Queue, report: mpsc::Sender<Se
             let deadline_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64)
-                + 300_000;
+                + timeout.as_millis() as u64;
             let deadline = deadline_ms.to_string();
             let written = connection
                 .respond(

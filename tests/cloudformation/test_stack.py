@@ -69,7 +69,7 @@ DEFAULTS = {
     "MaxBodyBytes": "1048576",
     "MaxRequestsInFlight": "4",
     "SqsMaxConcurrency": "20",
-    "BatchSize": "100",
+    "BatchSize": "1000",
     "BatchingWindowSeconds": "5",
     "MaxReceiveCount": "5",
     "FunctionTimeout": "30",
