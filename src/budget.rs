@@ -51,6 +51,13 @@ impl CallBudget {
         }
     }
 
+    /// The budget of one instance, as the function builds it from its settings: `PINTEREST_CALLS_PER_MINUTE`,
+    /// with a burst of the requests one invocation sends side by side (`PINTEREST_MAX_CONCURRENCY`).
+    pub fn for_instance(settings: &crate::config::Settings) -> Self {
+        let burst = u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX);
+        Self::with_burst(settings.calls_per_minute, burst)
+    }
+
     /// Time between two calls after a burst.
     pub fn spacing(&self) -> Duration {
         self.spacing

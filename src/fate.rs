@@ -1,8 +1,6 @@
 //! What became of one event: the one vocabulary that mapping, delivery, the triggers, the CLI and the metrics
 //! share. Pinterest's own per-event answer stays a wire type (`pinterest::response`).
 
-use serde::Serialize;
-
 /// The end of one event's way through the function. Reasons carry no personal data and no token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fate {
@@ -42,12 +40,6 @@ impl Fate {
             | Fate::Rejected(reason)
             | Fate::Failed(reason) => Some(reason),
         }
-    }
-}
-
-impl Serialize for Fate {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
     }
 }
 
@@ -134,9 +126,5 @@ mod tests {
         assert_eq!(tally.events(), 7);
         assert_eq!(fates[4].reason(), Some("r"));
         assert_eq!(fates[0].reason(), None);
-        assert_eq!(
-            serde_json::to_value(&fates[1]).ok(),
-            Some(serde_json::json!("would_send"))
-        );
     }
 }

@@ -2,7 +2,6 @@
 
 use crate::event::{self, Value as Event};
 use crate::summary::Counters;
-use crate::text::json_kind;
 use crate::trigger::{State, http, sqs};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use serde_json::Value;
@@ -108,7 +107,7 @@ fn describe(event: &Event<'_>) -> String {
         return format!("records from {sources:?}");
     }
     let Some(object) = event.as_object() else {
-        return format!("got {}", json_kind(event));
+        return format!("got {}", event::kind(event));
     };
     let keys: Vec<&str> = object.iter().map(|(key, _)| key).take(10).collect();
     format!("top-level keys: {keys:?}")
@@ -126,7 +125,7 @@ fn parse<T: serde::de::DeserializeOwned>(
             trigger,
             reason: format!(
                 "body: expected the request body as text (a string), found {}",
-                json_kind(body)
+                event::kind(body)
             ),
         }),
         _ => serde_json::from_str(payload).map_err(|e| malformed(trigger, e)),

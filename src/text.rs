@@ -1,5 +1,4 @@
-//! Text helpers shared by log lines, answers and the CLI: cutting text to a length, counted nouns, and what a
-//! JSON value is (for an error that must not quote it).
+//! Text helpers shared by log lines, answers and the CLI: cutting text to a length, and counted nouns.
 
 use std::borrow::Cow;
 
@@ -24,19 +23,6 @@ pub fn cut(text: &str, chars: usize) -> Cow<'_, str> {
 /// `count` and the noun, singular for one: `1 request`, `0 requests`, `3 events`. `plural` is the noun's plural.
 pub fn counted(count: u64, singular: &str, plural: &str) -> String {
     format!("{count} {}", if count == 1 { singular } else { plural })
-}
-
-/// What a JSON value of an unexpected type is, for an error that must not quote it: `an object`, `null`, ...
-pub fn json_kind(value: &crate::event::Value<'_>) -> &'static str {
-    use crate::event::Value;
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::Str(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

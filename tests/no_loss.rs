@@ -385,7 +385,8 @@ fn check_case(
             fake.rate_limit(calls, Duration::from_secs(secs));
         }
         let mut state = state_like(template, &fake.base_url());
-        state.delivery.budget = Arc::new(CallBudget::per_minute(faults.calls_per_minute));
+        state.settings.calls_per_minute = faults.calls_per_minute;
+        state.delivery.budget = Arc::new(CallBudget::for_instance(&state.settings));
         let sqs = match &faults.rejected_queue {
             Some(script) => {
                 let sqs = FakeSqs::start().await;

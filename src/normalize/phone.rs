@@ -65,14 +65,16 @@ impl Known {
             .map(Self)
     }
 
-    /// The regions of a calling code, the main one first.
-    fn of_code(code: u16) -> Vec<Self> {
-        let mut regions: Vec<Self> = (0..REGIONS.len())
-            .filter(|&i| REGIONS[i].code == code)
+    /// The regions of a calling code.
+    fn of_code(code: u16) -> impl Iterator<Item = Self> {
+        (0..REGIONS.len())
+            .filter(move |&i| REGIONS[i].code == code)
             .map(Self)
-            .collect();
-        regions.sort_by_key(|region| !region.meta().main);
-        regions
+    }
+
+    /// The main region of a calling code, whose rules read an international number.
+    fn main_of(code: u16) -> Option<Self> {
+        Self::of_code(code).find(|region| region.meta().main)
     }
 
     fn meta(self) -> &'static Region {
@@ -178,10 +180,9 @@ fn read_international(digits: &str) -> Option<Result<String, &'static str>> {
     }
     (1..=3.min(digits.len())).find_map(|len| {
         let code: u16 = digits.get(..len)?.parse().ok()?;
-        let regions = Known::of_code(code);
-        let main = *regions.first()?;
+        let main = Known::main_of(code)?;
         let national = without_national_prefix(main, digits.get(len..)?);
-        Some(e164(code, &regions, &national))
+        Some(e164(code, Known::of_code(code), &national))
     })
 }
 
@@ -205,10 +206,14 @@ fn read_national(digits: &str, region: Known) -> Result<String, &'static str> {
         let rest = national_prefix_stripped(region, rest).unwrap_or_else(|| rest.to_owned());
         let better = !matches_fully(region, digits) && matches_fully(region, &rest);
         if better || length(region, digits.len()) == Length::TooLong {
-            return e164(code, &[region], &rest);
+            return e164(code, std::iter::once(region), &rest);
         }
     }
-    e164(code, &[region], &without_national_prefix(region, digits))
+    e164(
+        code,
+        std::iter::once(region),
+        &without_national_prefix(region, digits),
+    )
 }
 
 /// `national` without the country's national (trunk) prefix, when stripping it leaves a number of a
@@ -265,14 +270,18 @@ fn national_prefix_stripped(region: Known, national: &str) -> Option<String> {
 /// `code` and `national` as E.164 digits, or an error when no country of the calling code has such a number:
 /// its length must be possible (libphonenumber's `isPossibleNumber`) and its digits must match the country's
 /// general pattern (which a French number still starting with its trunk `0` does not).
-fn e164(code: u16, regions: &[Known], national: &str) -> Result<String, &'static str> {
-    let possible = |region: &Known| {
+fn e164(
+    code: u16,
+    mut regions: impl Iterator<Item = Known>,
+    national: &str,
+) -> Result<String, &'static str> {
+    let possible = |region: Known| {
         matches!(
-            length(*region, national.len()),
+            length(region, national.len()),
             Length::Possible | Length::Local
-        ) && matches_fully(*region, national)
+        ) && matches_fully(region, national)
     };
-    if regions.iter().any(possible) {
+    if regions.any(possible) {
         Ok(format!("{code}{national}"))
     } else {
         Err(IMPOSSIBLE)

@@ -6,7 +6,6 @@ use crate::event::{self, Value};
 use crate::fate::Tally;
 use crate::rejected::{Rejection, Source, Stage};
 use crate::summary::Counters;
-use crate::text::json_kind;
 use aws_lambda_events::sqs::SqsBatchResponse;
 use std::cell::OnceCell;
 use std::collections::HashSet;
@@ -83,7 +82,7 @@ fn decode_body<'a>(
         Some(other) => {
             return Err(format!(
                 "body: expected the message text (a string), found {}",
-                json_kind(other)
+                event::kind(other)
             ));
         }
     };

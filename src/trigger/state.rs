@@ -59,11 +59,7 @@ impl State {
             deadline_margin: DEADLINE_MARGIN,
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
-            // The requests one invocation sends side by side may go at once (within 2 % of the budget).
-            budget: std::sync::Arc::new(crate::budget::CallBudget::with_burst(
-                settings.calls_per_minute,
-                u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX),
-            )),
+            budget: std::sync::Arc::new(crate::budget::CallBudget::for_instance(&settings)),
         };
         let rejected = settings
             .rejected_queue_url

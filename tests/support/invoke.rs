@@ -157,7 +157,7 @@ pub fn state_like(template: &State, base_url: &str) -> State {
         settings: template.settings.clone(),
         delivery: DeliveryConfig {
             base_url: base_url.to_owned(),
-            budget: std::sync::Arc::new(CallBudget::per_minute(template.settings.calls_per_minute)),
+            budget: std::sync::Arc::new(CallBudget::for_instance(&template.settings)),
             ..template.delivery.clone()
         },
         http: template.http.clone(),
