@@ -111,15 +111,18 @@ pub async fn handle(
 
     let decoded = Decoded::new(batch, &bodies);
     let spans = &decoded.spans;
-    // Which events mapping rejected (the others were sent, or skipped or filtered), and which wait for delivery.
+    // Which events mapping rejected (the others wait for delivery, or were skipped or filtered).
     let rejected_at_mapping: Vec<bool> =
         mapped.results().iter().map(EventResult::rejected).collect();
-    let waiting: Vec<bool> = mapped.results().iter().map(EventResult::failed).collect();
     // A record whose body is unreadable, or none of whose events is sent, is settled before delivery: its
     // rejected events go to the rejected-events queue while the other records' events are delivered.
     let settled: Vec<bool> = spans
         .iter()
-        .map(|span| !waiting[span.clone()].contains(&true))
+        .map(|span| {
+            !mapped.results()[span.clone()]
+                .iter()
+                .any(EventResult::failed)
+        })
         .collect();
     let early = decoded.rejections(state, mapped.results(), &rejected_at_mapping, now, |i| {
         settled[i]
