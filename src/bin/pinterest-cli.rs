@@ -166,9 +166,17 @@ fn run() -> Result<ExitCode, Fatal> {
                 Some(path) => {
                     let file = std::fs::File::open(&path)
                         .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
-                    map::run(&mapper, io::BufReader::new(file), now)?;
+                    map::run(
+                        &mapper,
+                        io::BufReader::with_capacity(map::BUFFER, file),
+                        now,
+                    )?;
                 }
-                None => map::run(&mapper, io::stdin().lock(), now)?,
+                None => map::run(
+                    &mapper,
+                    io::BufReader::with_capacity(map::BUFFER, io::stdin().lock()),
+                    now,
+                )?,
             }
             Ok(ExitCode::SUCCESS)
         }
