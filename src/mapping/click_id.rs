@@ -32,13 +32,22 @@ pub fn from_url(page_url: &str) -> Option<String> {
 }
 
 /// The value of cookie `name` in a `Cookie` header string, URL-decoded and out of its quotes, if present and
-/// non-blank.
+/// non-blank. Only the names and the found value are %-decoded: decoding every value of the header (analytics
+/// cookies are long) cost more than finding the one asked for.
 pub fn from_cookies(header: &str, name: &str) -> Option<String> {
-    Cookie::split_parse_encoded(header)
+    fn decode(text: &str) -> std::borrow::Cow<'_, str> {
+        // `contains` is a vectorised search; the decoder looks for its first `%` a byte at a time.
+        if text.contains('%') {
+            percent_decode_str(text).decode_utf8_lossy()
+        } else {
+            text.into()
+        }
+    }
+    Cookie::split_parse(header)
         .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
+        .find(|cookie| decode(cookie.name()) == name)
         // RFC 6265 allows a value in double quotes: the id is what they hold.
-        .map(|cookie| cookie.value_trimmed().trim().to_string())
+        .map(|cookie| decode(cookie.value_trimmed()).trim().to_string())
         .filter(|value| !value.is_empty())
 }
 
@@ -90,6 +99,10 @@ mod tests {
         assert_eq!(
             from_cookies("_epik=\"dj0y%2BJnU9\"; a=1", "_epik").as_deref(),
             Some("dj0y+JnU9")
+        );
+        assert_eq!(
+            from_cookies("%5Fepik=dj0y; a=1", "_epik").as_deref(),
+            Some("dj0y")
         );
         assert_eq!(from_cookies("garbage;;=;", "_epik"), None);
         assert_eq!(from_cookies("", "_epik"), None);
