@@ -12,7 +12,7 @@ use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
 /// The UTF-8 byte order mark some Windows editors write at the start of a file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Bytes read or written at a time: 8 lines of a typical event per system call were 8 KiB buffers' 5.
+/// Bytes read or written at a time: about 40 lines of a 1.6 KB event per system call, where 8 KiB took five.
 pub const BUFFER: usize = 64 * 1024;
 
 /// Lines between two progress reports on a terminal.
