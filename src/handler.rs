@@ -45,10 +45,9 @@ pub struct Invocation {
     pub counters: Counters,
 }
 
-/// The triggers the function serves.
+/// The API Gateway triggers the function serves (an SQS batch is recognised by [`sqs::SqsBatch::read`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
-    Sqs,
     HttpApi,
     RestApi,
 }
@@ -57,22 +56,18 @@ impl Trigger {
     /// The name in log lines and metrics.
     fn as_str(self) -> &'static str {
         match self {
-            Self::Sqs => "sqs",
             Self::HttpApi => "http_api",
             Self::RestApi => "rest_api",
         }
     }
 }
 
-/// Which trigger sent the event, from its shape.
+/// The name of the SQS trigger in log lines and metrics.
+const SQS: &str = "sqs";
+
+/// Which API Gateway trigger sent the event, from its shape.
 fn recognise(event: &Event<'_>) -> Option<Trigger> {
-    if event.get("Records").as_array().is_some_and(|records| {
-        records
-            .iter()
-            .all(|r| r.get("eventSource").as_str() == Some("aws:sqs"))
-    }) {
-        Some(Trigger::Sqs)
-    } else if event.get("version").as_str() == Some("2.0")
+    if event.get("version").as_str() == Some("2.0")
         && !event.get("requestContext").get("http").is_null()
     {
         Some(Trigger::HttpApi)
@@ -145,9 +140,22 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
 }
 
 /// Runs one invocation to its end; `payload` is the invocation's JSON text, as the runtime received it, and
-/// `deadline` the Lambda deadline. The text is parsed once, into a tree that borrows from it: an SQS batch's
-/// bodies are read from that tree and each is parsed once more, as the events it holds.
+/// `deadline` the Lambda deadline. An SQS batch is read without a tree of the whole text: its records are kept
+/// as text and each is parsed once, on the mapping threads, with its body. Any other event is parsed once into
+/// a tree that borrows from the text (after the SQS reading has skipped through it).
 pub async fn handle(state: &State, payload: &str, deadline: Instant) -> Invocation {
+    if let Some(batch) = sqs::SqsBatch::read(payload) {
+        let (reply, counters) = sqs::handle(state, batch, deadline).await;
+        let response = match reply {
+            sqs::SqsReply::Partial(response) => to_value(&response),
+            sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
+        };
+        return Invocation {
+            trigger: SQS,
+            response,
+            counters,
+        };
+    }
     // What an invocation that reads no event counts.
     let nothing = Counters {
         test_mode: state.settings.test_mode,
@@ -166,15 +174,6 @@ pub async fn handle(state: &State, payload: &str, deadline: Instant) -> Invocati
         return unknown(HandlerError::Unsupported(describe(&event)));
     };
     let (response, counters) = match trigger {
-        Trigger::Sqs => {
-            let batch = sqs::SqsBatch::read(&event);
-            let (reply, counters) = sqs::handle(state, &batch, deadline).await;
-            let response = match reply {
-                sqs::SqsReply::Partial(response) => to_value(&response),
-                sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
-            };
-            (response, counters)
-        }
         Trigger::HttpApi => {
             match parse::<ApiGatewayV2httpRequest>(trigger.as_str(), &event, payload) {
                 Ok(request) => {
@@ -206,10 +205,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// `recognise` of a JSON value, through the tree an invocation's text is parsed into.
-    fn recognise(event: &Value) -> Option<Trigger> {
+    /// Which trigger `handle` takes a JSON value for: an SQS batch as `sqs::SqsBatch::read` reads it, else
+    /// `recognise` of the tree an invocation's text is parsed into.
+    fn recognise(event: &Value) -> Option<&'static str> {
         let text = event.to_string();
-        super::recognise(&event::parse(&text).expect("JSON"))
+        if sqs::SqsBatch::read(&text).is_some() {
+            return Some(SQS);
+        }
+        super::recognise(&event::parse(&text).expect("JSON")).map(Trigger::as_str)
     }
 
     fn describe(event: &Value) -> String {
@@ -221,21 +224,40 @@ mod tests {
     fn recognises_the_three_event_shapes() {
         assert_eq!(
             recognise(&json!({"Records": [{"eventSource": "aws:sqs"}]})),
-            Some(Trigger::Sqs)
+            Some(SQS)
         );
-        assert_eq!(recognise(&json!({"Records": []})), Some(Trigger::Sqs));
+        assert_eq!(recognise(&json!({"Records": []})), Some(SQS));
+        // The records need not come first; of duplicate keys the last counts.
+        assert_eq!(
+            recognise(&json!({"x": {"Records": 1}, "Records": [{"eventSource": "aws:sqs"}]})),
+            Some(SQS)
+        );
+        let duplicates = r#"{"Records": [{"eventSource": "aws:s3"}], "Records": [{"eventSource": "aws:s3", "eventSource": "aws:sqs"}]}"#;
+        assert!(sqs::SqsBatch::read(duplicates).is_some());
+        assert!(
+            sqs::SqsBatch::read(
+                r#"{"Records": [{"eventSource": "aws:sqs", "eventSource": "aws:s3"}]}"#
+            )
+            .is_none()
+        );
         assert_eq!(
             recognise(&json!({"Records": [{"eventSource": "aws:s3"}]})),
             None
         );
         assert_eq!(
-            recognise(&json!({"version": "2.0", "requestContext": {"http": {}}})),
-            Some(Trigger::HttpApi)
+            recognise(&json!({"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:s3"}]})),
+            None
+        );
+        assert_eq!(recognise(&json!({"Records": [7]})), None);
+        assert_eq!(
+            recognise(&json!({"Records": {"eventSource": "aws:sqs"}})),
+            None
         );
         assert_eq!(
-            recognise(&json!({"httpMethod": "POST"})),
-            Some(Trigger::RestApi)
+            recognise(&json!({"version": "2.0", "requestContext": {"http": {}}})),
+            Some("http_api")
         );
+        assert_eq!(recognise(&json!({"httpMethod": "POST"})), Some("rest_api"));
         assert_eq!(recognise(&json!({"detail-type": "x"})), None);
         assert_eq!(recognise(&json!([1])), None);
     }

@@ -1,5 +1,5 @@
-//! SQS trigger: each record's body is decoded on its own; rejected events go to the rejected-events queue when
-//! there is one; failed records are reported by message id.
+//! SQS trigger: the batch is read record by record, each record's body decoded on its own; rejected events go
+//! to the rejected-events queue when there is one; failed records are reported by message id.
 
 use super::{Batch, EventResult, State};
 use crate::event::{self, Value};
@@ -7,8 +7,12 @@ use crate::fate::Tally;
 use crate::rejected::{Rejection, Source, Stage};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::SqsBatchResponse;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashSet;
+use std::fmt;
 use std::ops::Range;
 use tokio::time::Instant;
 
@@ -22,44 +26,121 @@ pub enum SqsReply {
     RetryAll(String),
 }
 
-/// An SQS event's records, each read for the fields the function uses, borrowing their text from the tree of
-/// the invocation's JSON: a typed `aws_lambda_events` event would copy every record's receipt handle,
-/// attributes and body, and one record of an unexpected shape would fail the whole batch.
+/// An SQS event's records, read from the invocation's text without a tree of the whole batch: the `Records`
+/// array is scanned once and each record kept as its text, then the records are parsed on the mapping threads,
+/// each for the fields the function uses. A typed `aws_lambda_events` event would copy every record's receipt
+/// handle, attributes and body, and one record of an unexpected shape would fail the whole batch.
 #[derive(Debug, Default)]
 pub struct SqsBatch<'a> {
     pub records: Vec<SqsRecord<'a>>,
 }
 
 /// One SQS record. A field of the wrong JSON type reads as absent, except the body, which fails its record
-/// only with the type it has.
+/// only with the type it has. Of duplicate keys the last counts.
 #[derive(Debug, Default)]
 pub struct SqsRecord<'a> {
-    pub message_id: Option<&'a str>,
-    pub body: Option<&'a Value<'a>>,
-    pub event_source_arn: Option<&'a str>,
-    pub message_group_id: Option<&'a str>,
+    /// The record's JSON text, within the invocation's: read again for the rejected-events queue.
+    text: &'a str,
+    pub message_id: Option<Cow<'a, str>>,
+    pub event_source_arn: Option<Cow<'a, str>>,
+    pub message_group_id: Option<Cow<'a, str>>,
+    /// Whether its `eventSource` is `aws:sqs`.
+    from_sqs: bool,
+    /// The body, until its events are mapped (then dropped, on the mapping thread).
+    body: Option<Value<'a>>,
 }
 
 impl<'a> SqsBatch<'a> {
-    /// The records of `event["Records"]` (none when it is not an array).
-    pub fn read(event: &'a Value<'a>) -> Self {
-        let records = event
-            .get("Records")
-            .as_array()
-            .map(|records| records.iter().map(SqsRecord::read).collect())
-            .unwrap_or_default();
-        Self { records }
+    /// The batch of `payload` when it is an object whose `Records` is an array of records from `aws:sqs`
+    /// (`{"Records": []}` too); `None` for any other event.
+    pub fn read(payload: &'a str) -> Option<Self> {
+        let Envelope(mut texts) = serde_json::from_str(payload).ok()?;
+        let records: Vec<SqsRecord<'a>> = in_runs(&mut texts, |run| {
+            run.iter()
+                .map(|text| SqsRecord::read(text.get()))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        records
+            .iter()
+            .all(|record| record.from_sqs)
+            .then_some(Self { records })
+    }
+}
+
+/// `{"Records": [...]}` with each record as its text; other members are skipped.
+struct Envelope<'a>(Vec<&'a RawValue>);
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Envelope<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object with a Records array")
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut records = None;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key == "Records" {
+                        records = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                records
+                    .map(Envelope)
+                    .ok_or_else(|| serde::de::Error::missing_field("Records"))
+            }
+        }
+        deserializer.deserialize_map(Members)
     }
 }
 
 impl<'a> SqsRecord<'a> {
-    fn read(record: &'a Value<'a>) -> Self {
-        Self {
-            message_id: record.get("messageId").as_str(),
-            body: Some(record.get("body")).filter(|body| !body.is_null()),
-            event_source_arn: record.get("eventSourceARN").as_str(),
-            message_group_id: record.get("attributes").get("MessageGroupId").as_str(),
+    /// The record of `text` (a record that is not an object has no field, and is not from `aws:sqs`).
+    fn read(text: &'a str) -> Self {
+        let mut record = Self {
+            text,
+            ..Self::default()
+        };
+        let Ok(Value::Object(members)) = event::parse(text) else {
+            return record;
+        };
+        let string = |value: Value<'a>| match value {
+            Value::Str(text) => Some(text),
+            _ => None,
+        };
+        for (key, value) in members.into_vec() {
+            match key.as_ref() {
+                "messageId" => record.message_id = string(value),
+                "body" => record.body = Some(value).filter(|body| !body.is_null()),
+                "eventSourceARN" => record.event_source_arn = string(value),
+                "eventSource" => record.from_sqs = value.as_str() == Some("aws:sqs"),
+                "attributes" => {
+                    record.message_group_id = match value {
+                        Value::Object(attributes) => attributes
+                            .into_vec()
+                            .into_iter()
+                            .rev()
+                            .find(|(key, _)| key == "MessageGroupId")
+                            .and_then(|(_, id)| string(id)),
+                        _ => None,
+                    }
+                }
+                _ => {}
+            }
         }
+        record
+    }
+
+    /// The body as the record's text holds it (read again: the mapped body is dropped).
+    fn body_again(&self) -> Option<Value<'a>> {
+        Self::read(self.text).body
     }
 }
 
@@ -100,11 +181,12 @@ fn decode_body<'a>(
 /// Handles one SQS batch: the reply, and the counters of what it did.
 pub async fn handle(
     state: &State,
-    batch: &SqsBatch<'_>,
+    mut batch: SqsBatch<'_>,
     deadline: Instant,
 ) -> (SqsReply, Counters) {
     let now = super::unix_now();
-    let (mapped, bodies) = map_records(state, &batch.records, now);
+    let (mapped, bodies) = map_records(state, &mut batch.records, now);
+    let batch = &batch;
     let stop = deadline
         .checked_sub(state.delivery.deadline_margin)
         .unwrap_or(deadline);
@@ -250,60 +332,71 @@ const RECORDS_PER_THREAD: usize = 128;
 /// Most mapping threads (Lambda gives at most 6 vCPUs).
 const MAX_THREADS: usize = 6;
 
+/// `run` over consecutive runs of `items`, on the cores the function has when there are enough items: the
+/// runs' results in order.
+fn in_runs<T: Send, R: Send>(items: &mut [T], run: impl Fn(&mut [T]) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = (items.len() / RECORDS_PER_THREAD).clamp(1, cores.min(MAX_THREADS));
+    if threads == 1 {
+        return vec![run(items)];
+    }
+    // The threads log inside the invocation's span, so their lines keep its request id.
+    let span = tracing::Span::current();
+    let run = &run;
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = items
+            .chunks_mut(items.len().div_ceil(threads))
+            .map(|items| {
+                let span = span.clone();
+                scope.spawn(move || span.in_scope(|| run(items)))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| {
+                run.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Decodes and maps the records' events, in record order: with each record's event count, or why its body is
 /// unreadable. A big batch is split in consecutive runs of records mapped on the cores the function has.
 fn map_records(
     state: &State,
-    records: &[SqsRecord<'_>],
+    records: &mut [SqsRecord<'_>],
     now: i64,
 ) -> (Batch, Vec<Result<usize, String>>) {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = (records.len() / RECORDS_PER_THREAD).clamp(1, cores.min(MAX_THREADS));
-    if threads == 1 {
-        return map_run(state, records, now);
+    let mut mapped = Batch::default();
+    let mut bodies = Vec::with_capacity(records.len());
+    for (batch, run_bodies) in in_runs(records, |run| map_run(state, run, now)) {
+        mapped.append(batch);
+        bodies.extend(run_bodies);
     }
-    // The threads log inside the invocation's span, so their lines keep its request id.
-    let span = tracing::Span::current();
-    std::thread::scope(|scope| {
-        let runs: Vec<_> = records
-            .chunks(records.len().div_ceil(threads))
-            .map(|run| {
-                let span = span.clone();
-                scope.spawn(move || span.in_scope(|| map_run(state, run, now)))
-            })
-            .collect();
-        let mut mapped = Batch::default();
-        let mut bodies = Vec::with_capacity(records.len());
-        for run in runs {
-            let (batch, run_bodies) = run
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            mapped.append(batch);
-            bodies.extend(run_bodies);
-        }
-        (mapped, bodies)
-    })
+    (mapped, bodies)
 }
 
-/// Maps a run of records. Each record's events are mapped as soon as its body is decoded, and dropped then: a
-/// decoded event takes several times its JSON's size, so no more than one record's decoded events are held.
+/// Maps a run of records. Each record's events are mapped as soon as its body is decoded, and dropped then with
+/// the body: a decoded event takes several times its JSON's size, so no more than one record's decoded events
+/// are held.
 fn map_run(
     state: &State,
-    records: &[SqsRecord<'_>],
+    records: &mut [SqsRecord<'_>],
     now: i64,
 ) -> (Batch, Vec<Result<usize, String>>) {
     let mut mapped = Batch::default();
     let bodies = records
-        .iter()
+        .iter_mut()
         .map(|record| {
+            let body = record.body.take();
             let repaired = OnceCell::new();
-            let events = decode_body(record.body, &repaired)?;
+            let events = decode_body(body.as_ref(), &repaired)?;
+            let id = message_id(record);
             if repaired.get().is_some() {
-                let id = message_id(record).unwrap_or("-");
-                tracing::warn!(message_id = id, "body: {}", event::REPAIRED);
+                tracing::warn!(message_id = id.unwrap_or("-"), "body: {}", event::REPAIRED);
             }
             for event in &events {
-                mapped.map(state, event, now, message_id(record));
+                mapped.map(state, event, now, id);
             }
             Ok(events.len())
         })
@@ -364,12 +457,12 @@ impl<'b, 'a> Decoded<'b, 'a> {
             }
             let source = Source {
                 message_id: message_id(record),
-                queue_arn: record.event_source_arn,
+                queue_arn: record.event_source_arn.as_deref(),
             };
             let span = self.spans[index].clone();
             if let Err(reason) = body {
-                let text = match record.body {
-                    Some(Value::Str(text)) => text.to_string(),
+                let text = match record.body_again() {
+                    Some(Value::Str(text)) => text.into_owned(),
                     Some(other) => other.to_string(),
                     None => String::new(),
                 };
@@ -383,7 +476,8 @@ impl<'b, 'a> Decoded<'b, 'a> {
                 continue;
             }
             let positions = rejected.iter().map(|&i| i - span.start);
-            let Some(texts) = event_texts(record.body, positions) else {
+            // The mapped body was dropped; the record is read again, as few have rejected events.
+            let Some(texts) = event_texts(record.body_again().as_ref(), positions) else {
                 // Not expected (the body was decoded once already): the record fails as before.
                 continue;
             };
@@ -435,15 +529,19 @@ async fn send_rejections(state: &State, outbox: &Outbox, stop: Instant) -> Vec<b
 
 /// The record's message id, when it has a non-blank one.
 fn message_id<'r>(record: &'r SqsRecord<'_>) -> Option<&'r str> {
-    record.message_id.filter(|id| !id.trim().is_empty())
+    record
+        .message_id
+        .as_deref()
+        .filter(|id| !id.trim().is_empty())
 }
 
 /// A FIFO queue's ARN ends in `.fifo`.
 fn is_fifo(batch: &SqsBatch<'_>) -> bool {
-    batch
-        .records
-        .iter()
-        .any(|r| r.event_source_arn.is_some_and(|arn| arn.ends_with(".fifo")))
+    batch.records.iter().any(|r| {
+        r.event_source_arn
+            .as_ref()
+            .is_some_and(|arn| arn.ends_with(".fifo"))
+    })
 }
 
 /// On FIFO queues a failed record fails every later record of its message group (order is kept).
@@ -451,7 +549,7 @@ fn add_fifo_followers(batch: &SqsBatch<'_>, failures: &mut Vec<(usize, RecordFai
     let mut failed: HashSet<usize> = failures.iter().map(|(i, _)| *i).collect();
     let mut failed_groups: HashSet<Option<&str>> = HashSet::new();
     for (index, record) in batch.records.iter().enumerate() {
-        let group = record.message_group_id;
+        let group = record.message_group_id.as_deref();
         if failed.contains(&index) {
             failed_groups.insert(group);
         } else if failed_groups.contains(&group) {
@@ -510,35 +608,57 @@ mod tests {
 
     #[test]
     fn records_read_only_the_fields_used_and_ignore_the_rest() {
-        let event = tree(serde_json::json!({"Records": [
+        let event = serde_json::json!({"Records": [
             {"messageId": "m1", "body": "{\"a\":1}", "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q.fifo",
-             "attributes": {"MessageGroupId": "g", "SentTimestamp": "1"}, "messageAttributes": "not an object",
-             "receiptHandle": 42},
-            {},
-            {"messageId": 5, "body": null, "eventSourceARN": [], "attributes": "not an object"},
-            {"messageId": "m4", "body": 7}
-        ]}));
-        let batch = SqsBatch::read(event);
+             "eventSource": "aws:sqs", "attributes": {"MessageGroupId": "g", "SentTimestamp": "1"},
+             "messageAttributes": "not an object", "receiptHandle": 42},
+            {"eventSource": "aws:sqs"},
+            {"messageId": 5, "body": null, "eventSourceARN": [], "attributes": "not an object",
+             "eventSource": "aws:sqs"},
+            {"messageId": "m4", "body": 7, "eventSource": "aws:sqs"}
+        ]})
+        .to_string();
+        let batch = SqsBatch::read(&event).expect("an SQS batch");
         assert_eq!(batch.records.len(), 4);
         let first = &batch.records[0];
         assert_eq!(message_id(first), Some("m1"));
-        assert_eq!(first.body, Some(&body(r#"{"a":1}"#)));
-        assert_eq!(first.message_group_id, Some("g"));
+        assert_eq!(first.body, Some(body(r#"{"a":1}"#)));
+        assert_eq!(first.message_group_id.as_deref(), Some("g"));
+        assert_eq!(
+            first.body_again(),
+            first.body,
+            "the record's text gives its body again"
+        );
         assert!(is_fifo(&batch));
         for wrong in &batch.records[1..3] {
             assert_eq!(message_id(wrong), None);
             assert_eq!(wrong.body, None);
             assert_eq!(
-                (wrong.event_source_arn, wrong.message_group_id),
-                (None, None)
+                (&wrong.event_source_arn, &wrong.message_group_id),
+                (&None, &None)
             );
         }
         assert_eq!(message_id(&batch.records[3]), Some("m4"));
-        assert_eq!(batch.records[3].body, Some(tree(serde_json::json!(7))));
+        assert_eq!(
+            batch.records[3].body,
+            Some(tree(serde_json::json!(7)).clone())
+        );
+        let escaped = SqsBatch::read(
+            r#"{"Rec\u006frds": [{"messageId": "m\u0035", "eventSource": "aws:sqs"}]}"#,
+        );
+        assert_eq!(
+            escaped
+                .as_ref()
+                .and_then(|batch| message_id(&batch.records[0])),
+            Some("m5"),
+            "escapes are decoded"
+        );
+        assert!(SqsBatch::read(r#"{"Records": {}}"#).is_none());
+        assert!(SqsBatch::read(r#"{"records": []}"#).is_none());
+        assert!(SqsBatch::read("[]").is_none());
         assert!(
-            SqsBatch::read(tree(serde_json::json!({"Records": {}})))
-                .records
-                .is_empty()
+            SqsBatch::read(r#"{"Records": [{"eventSource": "aws:sqs"}]"#).is_none(),
+            "cut text"
         );
     }
 
@@ -554,28 +674,26 @@ mod tests {
                 r#"{{"event_name":"{name}","context":{{"event_id":"e{i}","device":{{"ip":"192.0.2.1","user_agent":"UA"}}}}}}"#
             )
         };
-        let ids: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
-        let bodies: Vec<Value> = (0..1000)
+        let records: Vec<serde_json::Value> = (0..1000)
             .map(|i| {
-                body(&match i % 4 {
+                let body = match i % 4 {
                     0 => event(i, "purchase"),
                     1 => format!("[{},{}]", event(i, "page_view"), event(i + 1, "search")),
                     2 => "not json".to_owned(),
                     _ => event(i, "not_a_known_name"),
-                })
+                };
+                serde_json::json!({"messageId": format!("m{i}"), "body": body, "eventSource": "aws:sqs"})
             })
             .collect();
-        let records: Vec<SqsRecord> = ids
-            .iter()
-            .zip(&bodies)
-            .map(|(id, body)| SqsRecord {
-                message_id: Some(id),
-                body: Some(body),
-                ..SqsRecord::default()
-            })
-            .collect();
-        let (threaded, threaded_bodies) = map_records(&state, &records, 1_800_000_000);
-        let (single, single_bodies) = map_run(&state, &records, 1_800_000_000);
+        let text = serde_json::json!({ "Records": records }).to_string();
+        let mut threaded = SqsBatch::read(&text).expect("an SQS batch");
+        let mut single = SqsBatch::read(&text).expect("an SQS batch");
+        assert!(
+            single.records.len() / RECORDS_PER_THREAD > 1,
+            "enough records for threads"
+        );
+        let (threaded, threaded_bodies) = map_records(&state, &mut threaded.records, 1_800_000_000);
+        let (single, single_bodies) = map_run(&state, &mut single.records, 1_800_000_000);
         assert_eq!(threaded_bodies, single_bodies);
         assert_eq!(threaded.results, single.results);
         assert_eq!(threaded.to_send, single.to_send);
@@ -585,10 +703,10 @@ mod tests {
 
     fn record<'a>(id: &'a str, group: &'a str) -> SqsRecord<'a> {
         SqsRecord {
-            message_id: Some(id),
-            body: None,
-            event_source_arn: Some("arn:aws:sqs:eu-west-1:1:q.fifo"),
-            message_group_id: Some(group),
+            message_id: Some(id.into()),
+            event_source_arn: Some("arn:aws:sqs:eu-west-1:1:q.fifo".into()),
+            message_group_id: Some(group.into()),
+            ..SqsRecord::default()
         }
     }
 
