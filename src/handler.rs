@@ -144,8 +144,10 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
 /// as text and each is parsed once, on the mapping threads, with its body. Any other event is parsed once into
 /// a tree that borrows from the text (after the SQS reading has skipped through it).
 pub async fn handle(state: &State, payload: &str, deadline: Instant) -> Invocation {
-    if let Some(batch) = sqs::SqsBatch::read(payload) {
-        let (reply, counters) = sqs::handle(state, batch, deadline).await;
+    // A batch with a record not from SQS is described below, from the tree.
+    if let Some(batch) = sqs::SqsBatch::read(payload)
+        && let Some((reply, counters)) = sqs::handle(state, batch, deadline).await
+    {
         let response = match reply {
             sqs::SqsReply::Partial(response) => to_value(&response),
             sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),
@@ -205,11 +207,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Which trigger `handle` takes a JSON value for: an SQS batch as `sqs::SqsBatch::read` reads it, else
+    /// Which trigger `handle` takes a JSON value for: an SQS batch as the SQS trigger reads it, else
     /// `recognise` of the tree an invocation's text is parsed into.
     fn recognise(event: &Value) -> Option<&'static str> {
         let text = event.to_string();
-        if sqs::SqsBatch::read(&text).is_some() {
+        if sqs::tests::read_all(&text).is_some() {
             return Some(SQS);
         }
         super::recognise(&event::parse(&text).expect("JSON")).map(Trigger::as_str)
@@ -233,9 +235,9 @@ mod tests {
             Some(SQS)
         );
         let duplicates = r#"{"Records": [{"eventSource": "aws:s3"}], "Records": [{"eventSource": "aws:s3", "eventSource": "aws:sqs"}]}"#;
-        assert!(sqs::SqsBatch::read(duplicates).is_some());
+        assert!(sqs::tests::read_all(duplicates).is_some());
         assert!(
-            sqs::SqsBatch::read(
+            sqs::tests::read_all(
                 r#"{"Records": [{"eventSource": "aws:sqs", "eventSource": "aws:s3"}]}"#
             )
             .is_none()

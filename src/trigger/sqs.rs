@@ -14,6 +14,7 @@ use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::time::Instant;
 
 /// What the function answers for a batch.
@@ -51,22 +52,19 @@ pub struct SqsRecord<'a> {
 }
 
 impl<'a> SqsBatch<'a> {
-    /// The batch of `payload` when it is an object whose `Records` is an array of records from `aws:sqs`
-    /// (`{"Records": []}` too); `None` for any other event.
+    /// The records of `payload` when it is an object whose `Records` is an array (`{"Records": []}` too),
+    /// each as its text: a record is read where its body is mapped ([`handle`] answers `None` for a batch with
+    /// a record not from `aws:sqs`). `None` for any other event.
     pub fn read(payload: &'a str) -> Option<Self> {
-        let Envelope(mut texts) = serde_json::from_str(payload).ok()?;
-        let records: Vec<SqsRecord<'a>> = in_runs(&mut texts, |run| {
-            run.iter()
-                .map(|text| SqsRecord::read(text.get()))
-                .collect::<Vec<_>>()
-        })
-        .into_iter()
-        .flatten()
-        .collect();
-        records
-            .iter()
-            .all(|record| record.from_sqs)
-            .then_some(Self { records })
+        let Envelope(texts) = serde_json::from_str(payload).ok()?;
+        let records = texts
+            .into_iter()
+            .map(|text| SqsRecord {
+                text: text.get(),
+                ..SqsRecord::default()
+            })
+            .collect();
+        Some(Self { records })
     }
 }
 
@@ -178,14 +176,15 @@ fn decode_body<'a>(
     }
 }
 
-/// Handles one SQS batch: the reply, and the counters of what it did.
+/// Handles one SQS batch: the reply, and the counters of what it did; `None`, before anything is sent, when a
+/// record is not from `aws:sqs` (the event is not an SQS batch).
 pub async fn handle(
     state: &State,
     mut batch: SqsBatch<'_>,
     deadline: Instant,
-) -> (SqsReply, Counters) {
+) -> Option<(SqsReply, Counters)> {
     let now = super::unix_now();
-    let (mapped, bodies) = map_records(state, &mut batch.records, now);
+    let (mapped, bodies) = map_records(state, &mut batch.records, now)?;
     let batch = &batch;
     let stop = deadline
         .checked_sub(state.delivery.deadline_margin)
@@ -301,7 +300,7 @@ pub async fn handle(
                 n => format!("all {n} records"),
             }
         ));
-        return (reply, counters);
+        return Some((reply, counters));
     }
 
     let mut response = SqsBatchResponse::default();
@@ -313,7 +312,7 @@ pub async fn handle(
             let reason = format!(
                 "record {index} failed but has no message id to report; the batch goes back to the queue"
             );
-            return (SqsReply::RetryAll(reason), counters);
+            return Some((SqsReply::RetryAll(reason), counters));
         };
         if let RecordFailure::FifoGroup = failure {
             tracing::warn!(
@@ -323,7 +322,7 @@ pub async fn handle(
         }
         response.add_failure(id.to_string());
     }
-    (SqsReply::Partial(response), counters)
+    Some((SqsReply::Partial(response), counters))
 }
 
 /// Fewest records worth a mapping thread of their own (a thread costs tens of microseconds; a record's
@@ -360,47 +359,67 @@ fn in_runs<T: Send, R: Send>(items: &mut [T], run: impl Fn(&mut [T]) -> R + Sync
     })
 }
 
-/// Decodes and maps the records' events, in record order: with each record's event count, or why its body is
-/// unreadable. A big batch is split in consecutive runs of records mapped on the cores the function has.
+/// Reads each record and maps its events, in record order: with each record's event count, or why its body is
+/// unreadable; `None` when a record is not from `aws:sqs`. A big batch is split in consecutive runs of records
+/// mapped on the cores the function has.
 fn map_records(
     state: &State,
     records: &mut [SqsRecord<'_>],
     now: i64,
-) -> (Batch, Vec<Result<usize, String>>) {
+) -> Option<(Batch, Vec<Result<usize, String>>)> {
+    let foreign = AtomicBool::new(false);
+    let runs = in_runs(records, |run| map_run(state, run, now, &foreign));
+    if foreign.load(Ordering::Relaxed) {
+        return None;
+    }
     let mut mapped = Batch::default();
     let mut bodies = Vec::with_capacity(records.len());
-    for (batch, run_bodies) in in_runs(records, |run| map_run(state, run, now)) {
+    for (batch, run_bodies) in runs {
         mapped.append(batch);
         bodies.extend(run_bodies);
     }
-    (mapped, bodies)
+    Some((mapped, bodies))
 }
 
-/// Maps a run of records. Each record's events are mapped as soon as its body is decoded, and dropped then with
-/// the body: a decoded event takes several times its JSON's size, so no more than one record's decoded events
-/// are held.
+/// Reads and maps a run of records. Each record is parsed where its events are mapped, and its body and events
+/// are dropped then: the body is still in the cache when it is parsed, and no more than one record's decoded
+/// events are held. A record not from `aws:sqs` sets `foreign`, which stops every run (the events mapped until
+/// then are dropped unsent).
 fn map_run(
     state: &State,
     records: &mut [SqsRecord<'_>],
     now: i64,
+    foreign: &AtomicBool,
 ) -> (Batch, Vec<Result<usize, String>>) {
     let mut mapped = Batch::default();
-    let bodies = records
-        .iter_mut()
-        .map(|record| {
-            let body = record.body.take();
-            let repaired = OnceCell::new();
-            let events = decode_body(body.as_ref(), &repaired)?;
-            let id = message_id(record);
-            if repaired.get().is_some() {
-                tracing::warn!(message_id = id.unwrap_or("-"), "body: {}", event::REPAIRED);
+    let mut bodies = Vec::with_capacity(records.len());
+    for record in records {
+        if foreign.load(Ordering::Relaxed) {
+            break;
+        }
+        *record = SqsRecord::read(record.text);
+        if !record.from_sqs {
+            foreign.store(true, Ordering::Relaxed);
+            break;
+        }
+        let body = record.body.take();
+        let repaired = OnceCell::new();
+        let events = match decode_body(body.as_ref(), &repaired) {
+            Ok(events) => events,
+            Err(reason) => {
+                bodies.push(Err(reason));
+                continue;
             }
-            for event in &events {
-                mapped.map(state, event, now, id);
-            }
-            Ok(events.len())
-        })
-        .collect();
+        };
+        let id = message_id(record);
+        if repaired.get().is_some() {
+            tracing::warn!(message_id = id.unwrap_or("-"), "body: {}", event::REPAIRED);
+        }
+        for event in &events {
+            mapped.map(state, event, now, id);
+        }
+        bodies.push(Ok(events.len()));
+    }
     (mapped, bodies)
 }
 
@@ -561,7 +580,7 @@ fn add_fifo_followers(batch: &SqsBatch<'_>, failures: &mut Vec<(usize, RecordFai
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn body(text: &str) -> Value<'static> {
@@ -606,6 +625,20 @@ mod tests {
         );
     }
 
+    /// The batch of `payload` with every record read, as mapping reads them; `None` when it is not an SQS
+    /// batch (also for `handler`'s tests).
+    pub(crate) fn read_all(payload: &str) -> Option<SqsBatch<'_>> {
+        let records: Vec<SqsRecord> = SqsBatch::read(payload)?
+            .records
+            .iter()
+            .map(|record| SqsRecord::read(record.text))
+            .collect();
+        records
+            .iter()
+            .all(|record| record.from_sqs)
+            .then_some(SqsBatch { records })
+    }
+
     #[test]
     fn records_read_only_the_fields_used_and_ignore_the_rest() {
         let event = serde_json::json!({"Records": [
@@ -618,7 +651,7 @@ mod tests {
             {"messageId": "m4", "body": 7, "eventSource": "aws:sqs"}
         ]})
         .to_string();
-        let batch = SqsBatch::read(&event).expect("an SQS batch");
+        let batch = read_all(&event).expect("an SQS batch");
         assert_eq!(batch.records.len(), 4);
         let first = &batch.records[0];
         assert_eq!(message_id(first), Some("m1"));
@@ -643,9 +676,8 @@ mod tests {
             batch.records[3].body,
             Some(tree(serde_json::json!(7)).clone())
         );
-        let escaped = SqsBatch::read(
-            r#"{"Rec\u006frds": [{"messageId": "m\u0035", "eventSource": "aws:sqs"}]}"#,
-        );
+        let escaped =
+            read_all(r#"{"Rec\u006frds": [{"messageId": "m\u0035", "eventSource": "aws:sqs"}]}"#);
         assert_eq!(
             escaped
                 .as_ref()
@@ -660,6 +692,11 @@ mod tests {
             SqsBatch::read(r#"{"Records": [{"eventSource": "aws:sqs"}]"#).is_none(),
             "cut text"
         );
+        assert!(
+            read_all(r#"{"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:s3"}]}"#)
+                .is_none()
+        );
+        assert!(read_all(r#"{"Records": [7]}"#).is_none());
     }
 
     #[tokio::test]
@@ -692,8 +729,10 @@ mod tests {
             single.records.len() / RECORDS_PER_THREAD > 1,
             "enough records for threads"
         );
-        let (threaded, threaded_bodies) = map_records(&state, &mut threaded.records, 1_800_000_000);
-        let (single, single_bodies) = map_run(&state, &mut single.records, 1_800_000_000);
+        let (threaded, threaded_bodies) =
+            map_records(&state, &mut threaded.records, 1_800_000_000).expect("from SQS");
+        let foreign = AtomicBool::new(false);
+        let (single, single_bodies) = map_run(&state, &mut single.records, 1_800_000_000, &foreign);
         assert_eq!(threaded_bodies, single_bodies);
         assert_eq!(threaded.results, single.results);
         assert_eq!(threaded.to_send, single.to_send);
