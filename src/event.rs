@@ -204,12 +204,32 @@ fn walk<'a>(mut current: &'a Value<'a>, segments: &[Segment]) -> Option<&'a Valu
                 .as_vec()
                 .iter()
                 .rev()
-                .find_map(|(key, value)| (**key == *segment.key).then_some(value))?,
+                .find_map(|(key, value)| same_key(key, &segment.key).then_some(value))?,
             Value::Array(items) => items.get(segment.index?)?,
             _ => return None,
         };
     }
     Some(current)
+}
+
+/// `key == wanted`, testing the length and the first byte inline first: most keys of an object differ there,
+/// and a call to `memcmp` per key costs more than that test.
+fn same_key(key: &str, wanted: &str) -> bool {
+    key.len() == wanted.len()
+        && key.as_bytes().first() == wanted.as_bytes().first()
+        && key == wanted
+}
+
+/// `str::trim`, without its work for the common text that starts and ends with a visible ASCII character:
+/// `trim` decodes a character at each end and looks it up in the Unicode white-space table, on every value of
+/// every field.
+pub fn trim(text: &str) -> &str {
+    let visible = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
+    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
 }
 
 impl fmt::Display for Path {
@@ -250,7 +270,7 @@ pub fn kind(value: &Value<'_>) -> &'static str {
 
 /// A string of white space only: counts as absent for every field (a field with no value is omitted).
 pub fn is_blank(value: &Value<'_>) -> bool {
-    matches!(value, Value::Str(s) if s.trim().is_empty())
+    matches!(value, Value::Str(s) if trim(s).is_empty())
 }
 
 /// Text from a string (trimmed) or a number; `Ok(None)` for a blank string.
@@ -262,7 +282,7 @@ pub fn text(value: &Value<'_>) -> Result<Option<String>, Unreadable> {
 pub fn text_ref<'a>(value: &'a Value<'_>) -> Result<Option<Cow<'a, str>>, Unreadable> {
     match value {
         Value::Str(s) => {
-            let trimmed = s.trim();
+            let trimmed = trim(s);
             Ok((!trimmed.is_empty()).then_some(Cow::Borrowed(trimmed)))
         }
         Value::Number(n) => number_as_text(n).map(|text| Some(Cow::Owned(text))),
@@ -283,7 +303,7 @@ pub fn boolean(value: &Value<'_>) -> Result<bool, Unreadable> {
                 ));
             }
         },
-        Value::Str(s) => s.trim().to_ascii_lowercase(),
+        Value::Str(s) => trim(s).to_ascii_lowercase(),
         _ => return Err(Unreadable::WrongType("a boolean or an equivalent string")),
     };
     match word.as_str() {
@@ -304,7 +324,7 @@ pub fn integer(value: &Value<'_>) -> Result<i64, Unreadable> {
             .or_else(|| n.as_f64().and_then(whole))
             .ok_or(Unreadable::Invalid("not a whole number in range")),
         Value::Str(s) => {
-            let t = s.trim();
+            let t = trim(s);
             t.parse()
                 .ok()
                 .or_else(|| t.parse().ok().and_then(whole))
@@ -335,7 +355,7 @@ pub fn decimal(value: &Value<'_>) -> Result<String, Unreadable> {
             })
         }
         Value::Str(s) => {
-            let t = s.trim();
+            let t = trim(s);
             let digits = t.strip_prefix('-').unwrap_or(t);
             let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
             let all_digits =
@@ -358,8 +378,14 @@ const EXACT_FLOAT_DIGITS: usize = 15;
 /// 2): the digits of its mantissa without leading or trailing zeros.
 fn significant_digits(shortest: &str) -> usize {
     let mantissa = shortest.split(['e', 'E']).next().unwrap_or_default();
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    digits.trim_matches('0').len()
+    // Positions of the first and last non-zero digit among the digits (counted in place, without a copy).
+    let mut nonzero: Option<(usize, usize)> = None;
+    for (at, digit) in mantissa.bytes().filter(u8::is_ascii_digit).enumerate() {
+        if digit != b'0' {
+            nonzero = Some((nonzero.map_or(at, |(first, _)| first), at));
+        }
+    }
+    nonzero.map_or(0, |(first, last)| last - first + 1)
 }
 
 /// Magnitude (2^52) from which an `f64` has no fraction bits: a fraction written in the text is already lost
@@ -415,7 +441,7 @@ pub fn timestamp(value: &Value<'_>) -> Result<i64, Unreadable> {
             })
             .ok_or(Unreadable::Invalid("a number out of range for a timestamp"))?,
         Value::Str(s) => {
-            let t = s.trim();
+            let t = trim(s);
             match t.parse::<i64>() {
                 Ok(n) => n,
                 Err(_) => match t.parse::<f64>() {
@@ -509,6 +535,38 @@ mod tests {
         assert_eq!(get("a.b.0.c.d"), None);
         assert!(Path::parse("a..b").is_err());
         assert!(Path::parse("").is_err());
+    }
+
+    #[test]
+    fn trim_keys_and_digits_as_the_plain_ways_do() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "ab",
+            "\u{b}a",
+            "a\u{b}",
+            "\u{85}a",
+            "a\u{a0}",
+            "é",
+            " é",
+            "é\t",
+            "\u{3000}x",
+            "x\u{2003}",
+            "a b",
+            "\u{1f}a",
+            "a\u{7f}",
+            "\u{feff}a",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
+        assert!(
+            same_key("ip", "ip")
+                && !same_key("ip", "id")
+                && !same_key("id", "idx")
+                && same_key("", "")
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ type Rule = fn(&str, Option<&str>) -> Result<String, &'static str>;
 /// hashes as the same name typed with composed ones (`é`). `external_id` is the exception: an
 /// identifier is hashed byte for byte as the advertiser has it.
 pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result<String, Omitted> {
-    let value = raw.trim();
+    let value = crate::event::trim(raw);
     if value.is_empty() {
         return Err(Omitted::Empty);
     }
@@ -82,7 +82,7 @@ pub fn normalize(field: HashedField, raw: &str, country: Option<&str>) -> Result
 /// A value that, trimmed, is exactly 64 hex characters is taken as an already computed
 /// SHA-256 (for every field) and is never hashed twice.
 pub fn hash(field: HashedField, raw: &str, country: Option<&str>) -> Result<Hashed, Omitted> {
-    if let Ok(mut hex) = <[u8; 64]>::try_from(raw.trim().as_bytes()) {
+    if let Ok(mut hex) = <[u8; 64]>::try_from(crate::event::trim(raw).as_bytes()) {
         hex.make_ascii_lowercase();
         if let Some(hashed) = Hashed::from_hex(hex) {
             return Ok(hashed);
