@@ -45,7 +45,7 @@ pub struct Invocation {
     pub counters: Counters,
 }
 
-/// The API Gateway triggers the function serves (an SQS batch is recognised by [`sqs::SqsBatch::read`]).
+/// The API Gateway triggers the function serves (an SQS batch is recognised by the SQS trigger itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
     HttpApi,
@@ -141,8 +141,9 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
 
 /// Runs one invocation to its end; `payload` is the invocation's JSON text, as the runtime received it, and
 /// `deadline` the Lambda deadline. An SQS batch is read without a tree of the whole text: its records are kept
-/// as text and each is parsed once, on the mapping threads, with its body. Any other event is parsed once into
-/// a tree that borrows from the text (after the SQS reading has skipped through it).
+/// as text and each is parsed once, on the mapping threads, with its body (again only for the rejected-events
+/// queue). Any other event is parsed once into a tree that borrows from the text, after the SQS reading has
+/// skipped through it.
 pub async fn handle(state: &State, payload: &str, deadline: Instant) -> Invocation {
     // A batch with a record not from SQS is described below, from the tree.
     if let Some(batch) = sqs::SqsBatch::read(payload)
