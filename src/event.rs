@@ -561,6 +561,17 @@ mod tests {
         ] {
             assert_eq!(trim(text), text.trim(), "{text:?}");
         }
+        for (shortest, digits) in [
+            ("1.2345678901234568e29", 17),
+            ("1e21", 1),
+            ("0.0012", 2),
+            ("100.0", 1),
+            ("-12.340", 4),
+            ("0.0", 0),
+            ("1.5E-7", 2),
+        ] {
+            assert_eq!(significant_digits(shortest), digits, "{shortest}");
+        }
         assert!(
             same_key("ip", "ip")
                 && !same_key("ip", "id")

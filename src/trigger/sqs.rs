@@ -580,7 +580,7 @@ fn add_fifo_followers(batch: &SqsBatch<'_>, failures: &mut Vec<(usize, RecordFai
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
     fn body(text: &str) -> Value<'static> {
@@ -625,18 +625,14 @@ pub(crate) mod tests {
         );
     }
 
-    /// The batch of `payload` with every record read, as mapping reads them; `None` when it is not an SQS
-    /// batch (also for `handler`'s tests).
-    pub(crate) fn read_all(payload: &str) -> Option<SqsBatch<'_>> {
-        let records: Vec<SqsRecord> = SqsBatch::read(payload)?
+    /// The records of `payload`, each read as mapping reads it.
+    fn read_records(payload: &str) -> Option<SqsBatch<'_>> {
+        let records = SqsBatch::read(payload)?
             .records
             .iter()
             .map(|record| SqsRecord::read(record.text))
             .collect();
-        records
-            .iter()
-            .all(|record| record.from_sqs)
-            .then_some(SqsBatch { records })
+        Some(SqsBatch { records })
     }
 
     #[test]
@@ -651,7 +647,8 @@ pub(crate) mod tests {
             {"messageId": "m4", "body": 7, "eventSource": "aws:sqs"}
         ]})
         .to_string();
-        let batch = read_all(&event).expect("an SQS batch");
+        let batch = read_records(&event).expect("an SQS batch");
+        assert!(batch.records.iter().all(|record| record.from_sqs));
         assert_eq!(batch.records.len(), 4);
         let first = &batch.records[0];
         assert_eq!(message_id(first), Some("m1"));
@@ -676,8 +673,9 @@ pub(crate) mod tests {
             batch.records[3].body,
             Some(tree(serde_json::json!(7)).clone())
         );
-        let escaped =
-            read_all(r#"{"Rec\u006frds": [{"messageId": "m\u0035", "eventSource": "aws:sqs"}]}"#);
+        let escaped = read_records(
+            r#"{"Rec\u006frds": [{"messageId": "m\u0035", "eventSource": "aws:sqs"}]}"#,
+        );
         assert_eq!(
             escaped
                 .as_ref()
@@ -692,11 +690,16 @@ pub(crate) mod tests {
             SqsBatch::read(r#"{"Records": [{"eventSource": "aws:sqs"}]"#).is_none(),
             "cut text"
         );
-        assert!(
-            read_all(r#"{"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:s3"}]}"#)
-                .is_none()
+        let sources = |payload| {
+            read_records(payload)
+                .map(|batch| batch.records.iter().map(|r| r.from_sqs).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            sources(
+                r#"{"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:s3"}, 7, {"eventSource": 1}]}"#
+            ),
+            Some(vec![true, false, false, false])
         );
-        assert!(read_all(r#"{"Records": [7]}"#).is_none());
     }
 
     #[tokio::test]
@@ -738,6 +741,15 @@ pub(crate) mod tests {
         assert_eq!(threaded.to_send, single.to_send);
         assert_eq!(threaded.sent_index, single.sent_index);
         assert_eq!(single.results.len(), 1000);
+        // One record from elsewhere, in any run, and the batch is not an SQS batch.
+        let foreign = text.replacen("aws:sqs", "aws:s3", 1);
+        let mut batch = SqsBatch::read(&foreign).expect("records");
+        assert!(map_records(&state, &mut batch.records, 1_800_000_000).is_none());
+        let mut last = text.clone();
+        let at = last.rfind("aws:sqs").expect("a source");
+        last.replace_range(at..at + "aws:sqs".len(), "aws:s3");
+        let mut batch = SqsBatch::read(&last).expect("records");
+        assert!(map_records(&state, &mut batch.records, 1_800_000_000).is_none());
     }
 
     fn record<'a>(id: &'a str, group: &'a str) -> SqsRecord<'a> {
