@@ -4,6 +4,8 @@
 //! vectors of pairs, so parsing allocates one vector per object or array instead of a map node and a `String`
 //! per key and per value.
 
+mod build;
+
 use serde_json_borrow::Number;
 pub use serde_json_borrow::Value;
 use std::borrow::Cow;
@@ -74,14 +76,21 @@ impl Path {
     }
 }
 
-/// Parses one event's JSON text, borrowing its strings from `text`.
+/// Parses one event's JSON text, borrowing its strings from `text` (vectors built at their exact size: see
+/// [`build`]).
 pub fn parse(text: &str) -> Result<Value<'_>, serde_json::Error> {
-    serde_json::from_str(text)
+    match build::tree(serde_json::de::StrRead::new(text))? {
+        Some(tree) => Ok(tree),
+        None => serde_json::from_str(text),
+    }
 }
 
 /// Like [`parse`], from bytes (which must be UTF-8).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Value<'_>, serde_json::Error> {
-    serde_json::from_slice(bytes)
+    match build::tree(serde_json::de::SliceRead::new(bytes))? {
+        Some(tree) => Ok(tree),
+        None => serde_json::from_slice(bytes),
+    }
 }
 
 /// The warning for a text that [`parse_repairing`] repaired.
