@@ -146,9 +146,7 @@ fn to_value<T: serde::Serialize>(response: &T) -> Result<Value, HandlerError> {
 /// skipped through it.
 pub async fn handle(state: &State, payload: &str, deadline: Instant) -> Invocation {
     // A batch with a record not from SQS is described below, from the tree.
-    if let Some(batch) = sqs::SqsBatch::read(payload)
-        && let Some((reply, counters)) = sqs::handle(state, batch, deadline).await
-    {
+    if let Some((reply, counters)) = sqs::handle(state, payload, deadline).await {
         let response = match reply {
             sqs::SqsReply::Partial(response) => to_value(&response),
             sqs::SqsReply::RetryAll(reason) => Err(HandlerError::RetryAll(reason)),

@@ -7,7 +7,9 @@ use crate::fate::Tally;
 use crate::rejected::{Rejection, Source, Stage};
 use crate::summary::Counters;
 use aws_lambda_events::sqs::SqsBatchResponse;
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -15,6 +17,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError, mpsc};
 use tokio::time::Instant;
 
 /// What the function answers for a batch.
@@ -56,89 +59,210 @@ impl<'a> SqsBatch<'a> {
     /// each as its text: a record is read where its body is mapped ([`handle`] answers `None` for a batch with
     /// a record not from `aws:sqs`). `None` for any other event.
     pub fn read(payload: &'a str) -> Option<Self> {
-        let Envelope(texts) = serde_json::from_str(payload).ok()?;
-        let records = texts
-            .into_iter()
-            .map(|text| SqsRecord {
-                text: text.get(),
-                ..SqsRecord::default()
-            })
-            .collect();
-        Some(Self { records })
+        let mut records = Vec::new();
+        let found = scan(payload, &mut |scanned| match scanned {
+            Scanned::Array => records.clear(),
+            Scanned::Records(texts) => records.extend(texts.into_iter().map(SqsRecord::unread)),
+        });
+        found.then_some(Self { records })
     }
 }
 
-/// `{"Records": [...]}` with each record as its text; other members are skipped.
-struct Envelope<'a>(Vec<&'a RawValue>);
+/// Records passed on at a time by [`scan`], and taken at a time by a mapping thread: about a millisecond of
+/// mapping, so that the threads stay evenly busy.
+const CHUNK: usize = 64;
 
-impl<'de> Deserialize<'de> for Envelope<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Members;
-        impl<'de> Visitor<'de> for Members {
-            type Value = Envelope<'de>;
+/// What [`scan`] finds, in the text's order.
+enum Scanned<'a> {
+    /// A `Records` array starts; a later one replaces it (of duplicate keys the last counts).
+    Array,
+    /// The array's next records (at most [`CHUNK`]), each as its text.
+    Records(Vec<&'a str>),
+}
 
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object with a Records array")
-            }
+/// Scans `payload`, passing on the records of its `Records` array as they are found: true when the payload is
+/// an object with a `Records` array. Other members are skipped; nothing is built but the records' list.
+fn scan<'a>(payload: &'a str, on: &mut dyn FnMut(Scanned<'a>)) -> bool {
+    let mut reader = serde_json::Deserializer::from_str(payload);
+    reader.deserialize_map(Envelope(on)).unwrap_or(false) && reader.end().is_ok()
+}
 
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut records = None;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if key == "Records" {
-                        records = Some(map.next_value()?);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                records
-                    .map(Envelope)
-                    .ok_or_else(|| serde::de::Error::missing_field("Records"))
+/// The members of the invocation's object: true when one is a `Records` array.
+struct Envelope<'s, 'a>(&'s mut dyn FnMut(Scanned<'a>));
+
+impl<'a> Visitor<'a> for Envelope<'_, 'a> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object with a Records array")
+    }
+
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<bool, M::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+            if key == "Records" {
+                map.next_value_seed(Records(&mut *self.0))?;
+                found = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        deserializer.deserialize_map(Members)
+        Ok(found)
+    }
+}
+
+/// The `Records` array, passed on [`CHUNK`] records at a time.
+struct Records<'s, 'a>(&'s mut dyn FnMut(Scanned<'a>));
+
+impl<'a> DeserializeSeed<'a> for Records<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'a> Visitor<'a> for Records<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<(), S::Error> {
+        (self.0)(Scanned::Array);
+        let mut chunk = Vec::with_capacity(CHUNK);
+        while let Some(record) = seq.next_element::<&'a RawValue>()? {
+            chunk.push(record.get());
+            if chunk.len() == CHUNK {
+                (self.0)(Scanned::Records(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(CHUNK),
+                )));
+            }
+        }
+        if !chunk.is_empty() {
+            (self.0)(Scanned::Records(chunk));
+        }
+        Ok(())
     }
 }
 
 impl<'a> SqsRecord<'a> {
-    /// The record of `text` (a record that is not an object has no field, and is not from `aws:sqs`).
-    fn read(text: &'a str) -> Self {
-        let mut record = Self {
+    /// The record of `text`, not read yet.
+    fn unread(text: &'a str) -> Self {
+        Self {
             text,
             ..Self::default()
-        };
-        let Ok(Value::Object(members)) = event::parse(text) else {
-            return record;
-        };
-        let string = |value: Value<'a>| match value {
-            Value::Str(text) => Some(text),
-            _ => None,
-        };
-        for (key, value) in members.into_vec() {
-            match key.as_ref() {
-                "messageId" => record.message_id = string(value),
-                "body" => record.body = Some(value).filter(|body| !body.is_null()),
-                "eventSourceARN" => record.event_source_arn = string(value),
-                "eventSource" => record.from_sqs = value.as_str() == Some("aws:sqs"),
-                "attributes" => {
-                    record.message_group_id = match value {
-                        Value::Object(attributes) => attributes
-                            .into_vec()
-                            .into_iter()
-                            .rev()
-                            .find(|(key, _)| key == "MessageGroupId")
-                            .and_then(|(_, id)| string(id)),
-                        _ => None,
-                    }
-                }
-                _ => {}
-            }
         }
-        record
+    }
+
+    /// The record of `text` (a record that is not an object has no field, and is not from `aws:sqs`). Only the
+    /// fields used are built; the rest (receipt handle, message attributes, ...) is read past.
+    fn read(text: &'a str) -> Self {
+        let RecordFields {
+            message_id,
+            event_source_arn,
+            message_group_id,
+            from_sqs,
+            body,
+        } = serde_json::from_str(text).unwrap_or_default();
+        Self {
+            text,
+            message_id,
+            event_source_arn,
+            message_group_id,
+            from_sqs,
+            body: body.filter(|body| !body.is_null()),
+        }
     }
 
     /// The body as the record's text holds it (read again: the mapped body is dropped).
     fn body_again(&self) -> Option<Value<'a>> {
         Self::read(self.text).body
+    }
+}
+
+/// The fields of one record that the function uses.
+#[derive(Default)]
+struct RecordFields<'a> {
+    message_id: Option<Cow<'a, str>>,
+    event_source_arn: Option<Cow<'a, str>>,
+    message_group_id: Option<Cow<'a, str>>,
+    from_sqs: bool,
+    body: Option<Value<'a>>,
+}
+
+impl<'de> Deserialize<'de> for RecordFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = RecordFields<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an SQS record")
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut fields = RecordFields::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "messageId" => fields.message_id = map.next_value::<Loose<'de>>()?.0,
+                        "body" => fields.body = Some(map.next_value()?),
+                        "eventSourceARN" => {
+                            fields.event_source_arn = map.next_value::<Loose<'de>>()?.0;
+                        }
+                        "eventSource" => {
+                            fields.from_sqs =
+                                map.next_value::<Loose<'de>>()?.0.as_deref() == Some("aws:sqs");
+                        }
+                        "attributes" => {
+                            fields.message_group_id = map.next_value::<GroupId<'de>>()?.0;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(fields)
+            }
+        }
+        // Anything but an object fails here, and is read as a record with no field.
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+/// A string, or `None` for a value of any other type (read past).
+struct Loose<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for Loose<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value: Value<'de> = Deserialize::deserialize(deserializer)?;
+        Ok(Loose(match value {
+            Value::Str(text) => Some(text),
+            _ => None,
+        }))
+    }
+}
+
+/// The `MessageGroupId` of a record's `attributes` (of FIFO queues); `None` when `attributes` is not an object
+/// or has no such string.
+struct GroupId<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for GroupId<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(GroupId(match Value::deserialize(deserializer)? {
+            Value::Object(attributes) => attributes
+                .into_vec()
+                .into_iter()
+                .rev()
+                .find(|(key, _)| key == "MessageGroupId")
+                .and_then(|(_, id)| match id {
+                    Value::Str(id) => Some(id),
+                    _ => None,
+                }),
+            _ => None,
+        }))
     }
 }
 
@@ -180,11 +304,11 @@ fn decode_body<'a>(
 /// record is not from `aws:sqs` (the event is not an SQS batch).
 pub async fn handle(
     state: &State,
-    mut batch: SqsBatch<'_>,
+    payload: &str,
     deadline: Instant,
 ) -> Option<(SqsReply, Counters)> {
     let now = super::unix_now();
-    let (mapped, bodies) = map_records(state, &mut batch.records, now)?;
+    let (batch, mapped, bodies) = read_and_map(state, payload, now)?;
     let batch = &batch;
     let stop = deadline
         .checked_sub(state.delivery.deadline_margin)
@@ -325,60 +449,138 @@ pub async fn handle(
     Some((SqsReply::Partial(response), counters))
 }
 
-/// Fewest records worth a mapping thread of their own (a thread costs tens of microseconds; a record's
-/// event about ten).
-const RECORDS_PER_THREAD: usize = 128;
 /// Most mapping threads (Lambda gives at most 6 vCPUs).
 const MAX_THREADS: usize = 6;
 
-/// `run` over consecutive runs of `items`, on the cores the function has when there are enough items: the
-/// runs' results in order.
-fn in_runs<T: Send, R: Send>(items: &mut [T], run: impl Fn(&mut [T]) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = (items.len() / RECORDS_PER_THREAD).clamp(1, cores.min(MAX_THREADS));
-    if threads == 1 {
-        return vec![run(items)];
-    }
+/// What each record's body gave: its event count, or why it is unreadable.
+type Bodies = Vec<Result<usize, String>>;
+
+/// The SQS batch of `payload`, with its records' events mapped in record order and what each body gave; `None`
+/// when `payload` is not an SQS batch (no `Records` array, or a record not from `aws:sqs`).
+///
+/// The text is scanned on this thread. Once it has found a [`CHUNK`] of records, mapping threads (one per core)
+/// start, and each takes the next chunk as the scan finds them: mapping starts with the first chunk instead of
+/// after the scan, on the cores the function has. A batch of fewer records, or a function with one core, is
+/// mapped on this thread. A payload with two `Records` arrays (the last counts) is read again, then mapped.
+fn read_and_map<'a>(
+    state: &State,
+    payload: &'a str,
+    now: i64,
+) -> Option<(SqsBatch<'a>, Batch, Bodies)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_THREADS);
+    let foreign = &AtomicBool::new(false);
+    let (sender, receiver) = mpsc::channel::<(usize, Vec<&'a str>)>();
+    let receiver = &Mutex::new(receiver);
     // The threads log inside the invocation's span, so their lines keep its request id.
     let span = tracing::Span::current();
-    let run = &run;
-    std::thread::scope(|scope| {
-        let runs: Vec<_> = items
-            .chunks_mut(items.len().div_ceil(threads))
-            .map(|items| {
-                let span = span.clone();
-                scope.spawn(move || span.in_scope(|| run(items)))
-            })
-            .collect();
-        runs.into_iter()
-            .map(|run| {
-                run.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
-}
-
-/// Reads each record and maps its events, in record order: with each record's event count, or why its body is
-/// unreadable; `None` when a record is not from `aws:sqs`. A big batch is split in consecutive runs of records
-/// mapped on the cores the function has.
-fn map_records(
-    state: &State,
-    records: &mut [SqsRecord<'_>],
-    now: i64,
-) -> Option<(Batch, Vec<Result<usize, String>>)> {
-    let foreign = AtomicBool::new(false);
-    let runs = in_runs(records, |run| map_run(state, run, now, &foreign));
-    if foreign.load(Ordering::Relaxed) {
+    let (found, arrays, mut chunks) = std::thread::scope(|scope| {
+        let mut workers = Vec::new();
+        let mut chunks = Vec::new();
+        let (mut index, mut arrays) = (0, 0);
+        let found = scan(payload, &mut |scanned| match scanned {
+            Scanned::Array => arrays += 1,
+            // A second array: the payload is read again below.
+            Scanned::Records(_) if arrays > 1 => {}
+            Scanned::Records(texts) => {
+                if workers.is_empty() && threads > 1 && texts.len() == CHUNK {
+                    workers = (0..threads)
+                        .map(|_| {
+                            let span = span.clone();
+                            scope.spawn(move || {
+                                span.in_scope(|| {
+                                    let mut done = Vec::new();
+                                    while let Some((index, texts)) = next_chunk(receiver) {
+                                        done.push(map_chunk(state, index, texts, now, foreign));
+                                    }
+                                    done
+                                })
+                            })
+                        })
+                        .collect();
+                }
+                let texts = if workers.is_empty() {
+                    texts
+                } else {
+                    // The receiver outlives the threads: sending cannot fail, and a chunk is never lost.
+                    match sender.send((index, texts)) {
+                        Ok(()) => Vec::new(),
+                        Err(mpsc::SendError((_, texts))) => texts,
+                    }
+                };
+                if !texts.is_empty() {
+                    chunks.push(map_chunk(state, index, texts, now, foreign));
+                }
+                index += 1;
+            }
+        });
+        drop(sender);
+        for worker in workers {
+            chunks.extend(
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        (found, arrays, chunks)
+    });
+    if arrays > 1 {
+        let mut batch = SqsBatch::read(payload)?;
+        let foreign = AtomicBool::new(false);
+        let (mapped, bodies) = map_run(state, &mut batch.records, now, &foreign);
+        return (!foreign.load(Ordering::Relaxed)).then_some((batch, mapped, bodies));
+    }
+    if !found || foreign.load(Ordering::Relaxed) {
         return None;
     }
+    chunks.sort_unstable_by_key(|chunk| chunk.index);
+    let mut batch = SqsBatch::default();
     let mut mapped = Batch::default();
-    let mut bodies = Vec::with_capacity(records.len());
-    for (batch, run_bodies) in runs {
-        mapped.append(batch);
-        bodies.extend(run_bodies);
+    let mut bodies = Vec::new();
+    for chunk in chunks {
+        batch.records.extend(chunk.records);
+        mapped.append(chunk.mapped);
+        bodies.extend(chunk.bodies);
     }
-    Some((mapped, bodies))
+    Some((batch, mapped, bodies))
+}
+
+/// The next chunk of records for a mapping thread; `None` once the scan has ended and every chunk is taken.
+fn next_chunk<'a>(
+    receiver: &Mutex<mpsc::Receiver<(usize, Vec<&'a str>)>>,
+) -> Option<(usize, Vec<&'a str>)> {
+    receiver
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .recv()
+        .ok()
+}
+
+/// A chunk of records, read and mapped.
+struct MappedChunk<'a> {
+    /// Its place in the batch.
+    index: usize,
+    records: Vec<SqsRecord<'a>>,
+    mapped: Batch,
+    bodies: Bodies,
+}
+
+fn map_chunk<'a>(
+    state: &State,
+    index: usize,
+    texts: Vec<&'a str>,
+    now: i64,
+    foreign: &AtomicBool,
+) -> MappedChunk<'a> {
+    let mut records: Vec<SqsRecord<'a>> = texts.into_iter().map(SqsRecord::unread).collect();
+    let (mapped, bodies) = map_run(state, &mut records, now, foreign);
+    MappedChunk {
+        index,
+        records,
+        mapped,
+        bodies,
+    }
 }
 
 /// Reads and maps a run of records. Each record is parsed where its events are mapped, and its body and events
@@ -390,7 +592,7 @@ fn map_run(
     records: &mut [SqsRecord<'_>],
     now: i64,
     foreign: &AtomicBool,
-) -> (Batch, Vec<Result<usize, String>>) {
+) -> (Batch, Bodies) {
     let mut mapped = Batch::default();
     let mut bodies = Vec::with_capacity(records.len());
     for record in records {
@@ -726,14 +928,13 @@ mod tests {
             })
             .collect();
         let text = serde_json::json!({ "Records": records }).to_string();
-        let mut threaded = SqsBatch::read(&text).expect("an SQS batch");
         let mut single = SqsBatch::read(&text).expect("an SQS batch");
         assert!(
-            single.records.len() / RECORDS_PER_THREAD > 1,
-            "enough records for threads"
+            single.records.len() > 4 * CHUNK,
+            "chunks for several threads"
         );
-        let (threaded, threaded_bodies) =
-            map_records(&state, &mut threaded.records, 1_800_000_000).expect("from SQS");
+        let (batch, threaded, threaded_bodies) =
+            read_and_map(&state, &text, 1_800_000_000).expect("from SQS");
         let foreign = AtomicBool::new(false);
         let (single, single_bodies) = map_run(&state, &mut single.records, 1_800_000_000, &foreign);
         assert_eq!(threaded_bodies, single_bodies);
@@ -741,15 +942,43 @@ mod tests {
         assert_eq!(threaded.to_send, single.to_send);
         assert_eq!(threaded.sent_index, single.sent_index);
         assert_eq!(single.results.len(), 1000);
-        // One record from elsewhere, in any run, and the batch is not an SQS batch.
+        let ids: Vec<Option<&str>> = batch.records.iter().map(message_id).collect();
+        let expected: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+        assert_eq!(
+            ids,
+            expected
+                .iter()
+                .map(|id| Some(id.as_str()))
+                .collect::<Vec<_>>()
+        );
+        // One record from elsewhere, in any chunk, and the batch is not an SQS batch.
         let foreign = text.replacen("aws:sqs", "aws:s3", 1);
-        let mut batch = SqsBatch::read(&foreign).expect("records");
-        assert!(map_records(&state, &mut batch.records, 1_800_000_000).is_none());
+        assert!(read_and_map(&state, &foreign, 1_800_000_000).is_none());
         let mut last = text.clone();
         let at = last.rfind("aws:sqs").expect("a source");
         last.replace_range(at..at + "aws:sqs".len(), "aws:s3");
-        let mut batch = SqsBatch::read(&last).expect("records");
-        assert!(map_records(&state, &mut batch.records, 1_800_000_000).is_none());
+        assert!(read_and_map(&state, &last, 1_800_000_000).is_none());
+        // Of two `Records` arrays the last counts, whichever records the first one had.
+        let twice = format!(
+            r#"{{"Records": [{{"eventSource": "aws:s3"}}], {}"#,
+            &text[1..]
+        );
+        let (batch, mapped, _) = read_and_map(&state, &twice, 1_800_000_000).expect("from SQS");
+        assert_eq!(
+            (batch.records.len(), mapped.results),
+            (1000, threaded.results)
+        );
+        let twice = format!(
+            r#"{}, "Records": [{{"eventSource": "aws:sqs"}}]}}"#,
+            &text[..text.len() - 1]
+        );
+        let (batch, _, bodies) = read_and_map(&state, &twice, 1_800_000_000).expect("from SQS");
+        assert_eq!(batch.records.len(), 1);
+        assert_eq!(bodies, vec![Err("body: empty".to_owned())]);
+        assert!(
+            read_and_map(&state, &text[..text.len() - 1], 1_800_000_000).is_none(),
+            "cut text"
+        );
     }
 
     fn record<'a>(id: &'a str, group: &'a str) -> SqsRecord<'a> {
