@@ -319,11 +319,15 @@ fn looks_like_zip_plus_four(value: &str) -> bool {
 /// and French country names, and dotted abbreviations (`U.S.A.`).
 fn country_code(value: &str, _country: Option<&str>) -> Result<String, &'static str> {
     const UNKNOWN: &str = "not a country code or known country name";
+    // A plain code, the common case, without the name lookup: no name in the table is as short.
+    if is_letter_pair(value) {
+        return alpha2(value.to_ascii_lowercase()).ok_or(UNKNOWN);
+    }
     let key = name_key(value).ok_or(UNKNOWN)?;
     if let Some(code) = lookup(COUNTRY_NAMES, &key) {
         return Ok(code.to_owned());
     }
-    // Plain codes, or codes written with dots or spaces (`U.S.A.`); not accented letters.
+    // Codes written with dots or spaces (`U.S.A.`); not accented letters.
     if !value
         .chars()
         .all(|c| c.is_ascii_alphabetic() || c == '.' || c == ' ')
@@ -331,8 +335,7 @@ fn country_code(value: &str, _country: Option<&str>) -> Result<String, &'static 
         return Err(UNKNOWN);
     }
     match key.len() {
-        2 if key == "uk" => Ok("gb".to_owned()),
-        2 if ALPHA2.binary_search(&key.as_str()).is_ok() => Ok(key),
+        2 => alpha2(key).ok_or(UNKNOWN),
         3 => lookup(ALPHA3_TO_ALPHA2, &key)
             .map(str::to_owned)
             .ok_or(UNKNOWN),
@@ -340,17 +343,38 @@ fn country_code(value: &str, _country: Option<&str>) -> Result<String, &'static 
     }
 }
 
-/// The ISO-3166 alpha-2 codes (those of [`ALPHA3_TO_ALPHA2`]), sorted, and `xk`: Kosovo's user-assigned code, in
-/// wide use (EU, banks, app stores) though not in ISO-3166.
-static ALPHA2: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let mut codes: Vec<&str> = ALPHA3_TO_ALPHA2
-        .iter()
-        .map(|&(_, alpha2)| alpha2)
-        .chain(["xk"])
-        .collect();
-    codes.sort_unstable();
-    codes
+/// A pair of lower-case letters as an alpha-2 code: `uk` (reserved for the United Kingdom) is `gb`, and a pair
+/// that is not an assigned code is `None`.
+fn alpha2(pair: String) -> Option<String> {
+    if pair == "uk" {
+        return Some("gb".to_owned());
+    }
+    letter_pair_index(&pair)
+        .filter(|&index| ALPHA2[index])
+        .map(|_| pair)
+}
+
+/// Which pairs of lower-case letters (by [`letter_pair_index`]) are ISO-3166 alpha-2 codes (those of
+/// [`ALPHA3_TO_ALPHA2`]) or `xk`: Kosovo's user-assigned code, in wide use (EU, banks, app stores) though not in
+/// ISO-3166.
+static ALPHA2: LazyLock<[bool; 26 * 26]> = LazyLock::new(|| {
+    let mut assigned = [false; 26 * 26];
+    let codes = ALPHA3_TO_ALPHA2.iter().map(|&(_, alpha2)| alpha2);
+    for index in codes.chain(["xk"]).filter_map(letter_pair_index) {
+        assigned[index] = true;
+    }
+    assigned
 });
+
+/// The place of a pair of lower-case ASCII letters among the 676 there are; `None` for any other text.
+fn letter_pair_index(pair: &str) -> Option<usize> {
+    match *pair.as_bytes() {
+        [first @ b'a'..=b'z', second @ b'a'..=b'z'] => {
+            Some(usize::from(first - b'a') * 26 + usize::from(second - b'a'))
+        }
+        _ => None,
+    }
+}
 
 /// True for exactly two ASCII letters.
 fn is_letter_pair(value: &str) -> bool {
@@ -1424,6 +1448,15 @@ mod tests {
         assert!(strictly_sorted(COUNTRY_NAMES.iter().map(|e| e.0)));
         assert!(strictly_sorted(ALPHA3_TO_ALPHA2.iter().map(|e| e.0)));
         assert_eq!(ALPHA3_TO_ALPHA2.len(), 249);
+        // Every alpha-2 code is a pair of lower-case letters, and the name table holds no text as short as a
+        // code (which `country_code` reads without looking it up).
+        assert!(
+            ALPHA3_TO_ALPHA2
+                .iter()
+                .all(|(_, alpha2)| letter_pair_index(alpha2).is_some())
+        );
+        assert_eq!(ALPHA2.iter().filter(|&&assigned| assigned).count(), 250);
+        assert!(COUNTRY_NAMES.iter().all(|(name, _)| name.len() > 3));
         assert!(strictly_sorted({
             let mut a2: Vec<&str> = ALPHA3_TO_ALPHA2.iter().map(|e| e.1).collect();
             a2.sort_unstable();
