@@ -35,19 +35,19 @@ pub enum SqsReply {
 /// each for the fields the function uses. A typed `aws_lambda_events` event would copy every record's receipt
 /// handle, attributes and body, and one record of an unexpected shape would fail the whole batch.
 #[derive(Debug, Default)]
-pub struct SqsBatch<'a> {
-    pub records: Vec<SqsRecord<'a>>,
+struct SqsBatch<'a> {
+    records: Vec<SqsRecord<'a>>,
 }
 
 /// One SQS record. A field of the wrong JSON type reads as absent, except the body, which fails its record
 /// only with the type it has. Of duplicate keys the last counts.
 #[derive(Debug, Default)]
-pub struct SqsRecord<'a> {
+struct SqsRecord<'a> {
     /// The record's JSON text, within the invocation's: read again for the rejected-events queue.
     text: &'a str,
-    pub message_id: Option<Cow<'a, str>>,
-    pub event_source_arn: Option<Cow<'a, str>>,
-    pub message_group_id: Option<Cow<'a, str>>,
+    message_id: Option<Cow<'a, str>>,
+    event_source_arn: Option<Cow<'a, str>>,
+    message_group_id: Option<Cow<'a, str>>,
     /// Whether its `eventSource` is `aws:sqs`.
     from_sqs: bool,
     /// The body, until its events are mapped (then dropped, on the mapping thread).
@@ -58,7 +58,7 @@ impl<'a> SqsBatch<'a> {
     /// The records of `payload` when it is an object whose `Records` is an array (`{"Records": []}` too),
     /// each as its text: a record is read where its body is mapped ([`handle`] answers `None` for a batch with
     /// a record not from `aws:sqs`). `None` for any other event.
-    pub fn read(payload: &'a str) -> Option<Self> {
+    fn read(payload: &'a str) -> Option<Self> {
         let mut records = Vec::new();
         let found = scan(payload, &mut |scanned| match scanned {
             Scanned::Array => records.clear(),
@@ -237,11 +237,15 @@ struct Loose<'a>(Option<Cow<'a, str>>);
 
 impl<'de> Deserialize<'de> for Loose<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value: Value<'de> = Deserialize::deserialize(deserializer)?;
-        Ok(Loose(match value {
-            Value::Str(text) => Some(text),
-            _ => None,
-        }))
+        Ok(Loose(string(Value::deserialize(deserializer)?)))
+    }
+}
+
+/// The text of a string value; `None` for a value of any other type.
+fn string(value: Value<'_>) -> Option<Cow<'_, str>> {
+    match value {
+        Value::Str(text) => Some(text),
+        _ => None,
     }
 }
 
@@ -257,10 +261,7 @@ impl<'de> Deserialize<'de> for GroupId<'de> {
                 .into_iter()
                 .rev()
                 .find(|(key, _)| key == "MessageGroupId")
-                .and_then(|(_, id)| match id {
-                    Value::Str(id) => Some(id),
-                    _ => None,
-                }),
+                .and_then(|(_, id)| string(id)),
             _ => None,
         }))
     }
@@ -489,13 +490,7 @@ fn read_and_map<'a>(
                         .map(|_| {
                             let span = span.clone();
                             scope.spawn(move || {
-                                span.in_scope(|| {
-                                    let mut done = Vec::new();
-                                    while let Some((index, texts)) = next_chunk(receiver) {
-                                        done.push(map_chunk(state, index, texts, now, foreign));
-                                    }
-                                    done
-                                })
+                                span.in_scope(|| map_chunks(state, receiver, now, foreign))
                             })
                         })
                         .collect();
@@ -546,15 +541,26 @@ fn read_and_map<'a>(
     Some((batch, mapped, bodies))
 }
 
-/// The next chunk of records for a mapping thread; `None` once the scan has ended and every chunk is taken.
-fn next_chunk<'a>(
+/// A mapping thread: maps the next chunk of records, and the next, until the scan has ended and every chunk is
+/// taken.
+fn map_chunks<'a>(
+    state: &State,
     receiver: &Mutex<mpsc::Receiver<(usize, Vec<&'a str>)>>,
-) -> Option<(usize, Vec<&'a str>)> {
-    receiver
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .recv()
-        .ok()
+    now: i64,
+    foreign: &AtomicBool,
+) -> Vec<MappedChunk<'a>> {
+    let next = || {
+        receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv()
+            .ok()
+    };
+    let mut done = Vec::new();
+    while let Some((index, texts)) = next() {
+        done.push(map_chunk(state, index, texts, now, foreign));
+    }
+    done
 }
 
 /// A chunk of records, read and mapped.
