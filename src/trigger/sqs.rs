@@ -205,21 +205,23 @@ impl<'de> Deserialize<'de> for RecordFields<'de> {
 
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut fields = RecordFields::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    match key.as_ref() {
-                        "messageId" => fields.message_id = map.next_value::<Loose<'de>>()?.0,
-                        "body" => fields.body = Some(map.next_value()?),
-                        "eventSourceARN" => {
+                while let Some(key) = map.next_key::<RecordKey>()? {
+                    match key {
+                        RecordKey::MessageId => {
+                            fields.message_id = map.next_value::<Loose<'de>>()?.0;
+                        }
+                        RecordKey::Body => fields.body = Some(map.next_value()?),
+                        RecordKey::EventSourceArn => {
                             fields.event_source_arn = map.next_value::<Loose<'de>>()?.0;
                         }
-                        "eventSource" => {
+                        RecordKey::EventSource => {
                             fields.from_sqs =
                                 map.next_value::<Loose<'de>>()?.0.as_deref() == Some("aws:sqs");
                         }
-                        "attributes" => {
+                        RecordKey::Attributes => {
                             fields.message_group_id = map.next_value::<GroupId<'de>>()?.0;
                         }
-                        _ => {
+                        RecordKey::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
@@ -229,6 +231,42 @@ impl<'de> Deserialize<'de> for RecordFields<'de> {
         }
         // Anything but an object fails here, and is read as a record with no field.
         deserializer.deserialize_map(Fields)
+    }
+}
+
+/// A key of a record, told apart without a copy of it.
+enum RecordKey {
+    MessageId,
+    Body,
+    EventSourceArn,
+    EventSource,
+    Attributes,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for RecordKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl Visitor<'_> for Key {
+            type Value = RecordKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a record's key")
+            }
+
+            /// Borrowed or unescaped, the key is only compared.
+            fn visit_str<E>(self, key: &str) -> Result<RecordKey, E> {
+                Ok(match key {
+                    "messageId" => RecordKey::MessageId,
+                    "body" => RecordKey::Body,
+                    "eventSourceARN" => RecordKey::EventSourceArn,
+                    "eventSource" => RecordKey::EventSource,
+                    "attributes" => RecordKey::Attributes,
+                    _ => RecordKey::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(Key)
     }
 }
 
