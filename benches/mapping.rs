@@ -94,7 +94,7 @@ fn hashed_strings(mapper: &Mapper, event: &event::Value<'_>) -> Vec<String> {
 fn ours(mapper: &Mapper, text: &str, now: i64) -> usize {
     let event = event::parse(text).unwrap_or_default();
     match mapper.map(&event, now).outcome {
-        Outcome::Mapped(mapped) => serde_json::to_string(&mapped).map_or(0, |s| s.len()),
+        Outcome::Mapped(mapped) => mapped.to_json().len(),
         _ => 0,
     }
 }
@@ -111,7 +111,7 @@ fn sha(strings: &[String]) -> usize {
 }
 
 fn serialise(output: &ConversionEvent) -> usize {
-    serde_json::to_string(output).map_or(0, |s| s.len())
+    output.to_json().len()
 }
 
 /// Nanoseconds of this thread's CPU time per call of `f`, over `n` calls (wall time where CPU time is not
@@ -137,6 +137,7 @@ fn per_call(n: usize, mut f: impl FnMut() -> usize) -> f64 {
 struct Figures {
     ours: Vec<f64>,
     validate: Vec<f64>,
+    parse: Vec<f64>,
     map: Vec<f64>,
     serialise: Vec<f64>,
     sha: Vec<f64>,
@@ -154,6 +155,9 @@ fn measure(mapper: &Mapper, case: &Case, rounds: usize, n: usize) -> Figures {
         let v = per_call(n, || validate(black_box(case.text)));
         let s = per_call(n, || sha(black_box(&case.hashed)));
         let w = per_call(n, || serialise(black_box(&case.output)));
+        let p = per_call(n, || {
+            event::parse(black_box(case.text)).map_or(0, |e| e.is_object().into())
+        });
         let m = per_call(n, || {
             match mapper.map(black_box(&event), case.now).outcome {
                 Outcome::Mapped(e) => e.event_time as usize,
@@ -165,6 +169,7 @@ fn measure(mapper: &Mapper, case: &Case, rounds: usize, n: usize) -> Figures {
         f.validate.push(v);
         f.sha.push(s);
         f.serialise.push(w);
+        f.parse.push(p);
         f.map.push(m);
         f.floor.push(floor);
         f.ratio.push(o / floor);
@@ -212,9 +217,9 @@ fn main() {
     );
     println!();
     println!(
-        "| event | bytes in → out | hashed | ours ns/event | ours events/s | floor ns (validate + sha + serialise) | ours / floor | map only ns |"
+        "| event | bytes in → out | hashed | ours ns/event | ours events/s | floor ns (validate + sha + serialise) | ours / floor | parse only ns | map only ns |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let (mut ours_total, mut floor_total) = (0.0, 0.0);
     let mut realistic_ns = f64::NAN;
     for case in &cases {
@@ -233,7 +238,7 @@ fn main() {
         }
         let b = if realistic { "**" } else { "" };
         println!(
-            "| {b}{}{b} | {} → {} | {} | {b}{:.0}{b} | {b}{}{b} | {:.0} ({:.0} + {:.0} + {:.0}) | {b}{:.2}{b} | {:.0} |",
+            "| {b}{}{b} | {} → {} | {} | {b}{:.0}{b} | {b}{}{b} | {:.0} ({:.0} + {:.0} + {:.0}) | {b}{:.2}{b} | {:.0} | {:.0} |",
             case.name,
             case.text.len(),
             serialise(&case.output),
@@ -245,12 +250,13 @@ fn main() {
             s,
             w,
             median(&f.ratio),
+            median(&f.parse),
             median(&f.map),
         );
     }
     let fixtures = cases.len() - 1;
     println!(
-        "| all {fixtures} fixtures, one each | | | {:.0} per event | {} | {:.0} per event | {:.2} | |",
+        "| all {fixtures} fixtures, one each | | | {:.0} per event | {} | {:.0} per event | {:.2} | | |",
         ours_total / fixtures as f64,
         thousands(1e9 * fixtures as f64 / ours_total),
         floor_total / fixtures as f64,
@@ -307,7 +313,7 @@ fn cli_stream(cli: &std::path::Path, lines: usize, in_process_ns: f64) {
     println!(
         "| lines | input | wall s | CPU s | events/s (CPU) | in-process events/s (above) | CLI / in-process | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {} | {:.0} MB | {seconds:.1} | {:.1} | {} | {} | {:.2} | {:.1} MB |",
         thousands(lines as f64),

@@ -46,6 +46,11 @@ fn map(event: &Value, now: i64) -> Value {
         panic!("expected a mapped event, got {:?}", mapping.outcome)
     };
     let out = serde_json::to_value(&*mapped).unwrap();
+    assert_eq!(
+        mapped.to_json(),
+        serde_json::to_string(&*mapped).unwrap(),
+        "the request body's writer and serde_json differ"
+    );
     let errors = crate::support::schema::request_errors(&json!({"data": [out]}));
     assert!(errors.is_empty(), "schema errors: {errors:?}");
     out

@@ -29,6 +29,16 @@ impl ActionSource {
             _ => None,
         }
     }
+
+    /// The value as Pinterest spells it (and serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AppAndroid => "app_android",
+            Self::AppIos => "app_ios",
+            Self::Web => "web",
+            Self::Offline => "offline",
+        }
+    }
 }
 
 /// A SHA-256 digest in lower-case hex, sent as a one-element array as Pinterest asks. Kept inline: one per

@@ -135,15 +135,12 @@ impl Batch {
             }
         }
         let fate = match mapping.outcome {
-            Outcome::Mapped(mapped) => match serde_json::to_string(&mapped) {
-                Ok(json) => {
-                    self.to_send.push(json);
-                    self.sent_index.push(index);
-                    // Until delivery reports on it, an event counts as not delivered: nothing is lost by default.
-                    Fate::Failed(NOT_REPORTED.to_owned())
-                }
-                Err(e) => Fate::Rejected(format!("event could not be serialised: {e}")),
-            },
+            Outcome::Mapped(mapped) => {
+                self.to_send.push(mapped.to_json());
+                self.sent_index.push(index);
+                // Until delivery reports on it, an event counts as not delivered: nothing is lost by default.
+                Fate::Failed(NOT_REPORTED.to_owned())
+            }
             Outcome::NotSent(fate) => {
                 match &fate {
                     Fate::Skipped(reason) => {
