@@ -18,12 +18,16 @@ pub const BUFFER: usize = 64 * 1024;
 /// Lines between two progress reports on a terminal.
 const PROGRESS_EVERY: usize = 100_000;
 
-/// One output line.
+/// One output line: `index`, `status` and `event` written first by [`Output::write`], the rest by serde.
 #[derive(Serialize)]
 struct Line<'a> {
+    #[serde(skip)]
     index: usize,
+    /// A fate's name: a plain identifier.
+    #[serde(skip)]
     status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Written as the request body writes it ([`ConversionEvent::to_json`]), as the function sends it.
+    #[serde(skip)]
     event: Option<&'a ConversionEvent<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
@@ -41,6 +45,8 @@ struct Output<W: Write> {
     written: usize,
     progress: bool,
     repaired_said: bool,
+    /// The members of a line that serde writes, before they are copied after the others.
+    rest: Vec<u8>,
 }
 
 impl<W: Write> Output<W> {
@@ -84,12 +90,35 @@ impl<W: Write> Output<W> {
                 }
             }
         }
-        serde_json::to_writer(&mut self.out, &line)?;
-        self.out.write_all(b"\n")?;
+        self.write(&line)?;
         self.written += 1;
         if self.progress && self.written.is_multiple_of(PROGRESS_EVERY) {
             eprint!("\rpinterest-cli: {} events mapped", self.written);
         }
+        Ok(())
+    }
+
+    /// `{"index":…,"status":…,"event":…,` then the members serde writes, and a newline.
+    fn write(&mut self, line: &Line<'_>) -> Result<(), Fatal> {
+        self.rest.clear();
+        serde_json::to_writer(&mut self.rest, line)?;
+        write!(
+            self.out,
+            "{{\"index\":{},\"status\":\"{}\"",
+            line.index, line.status
+        )?;
+        if let Some(event) = line.event {
+            self.out.write_all(b",\"event\":")?;
+            self.out.write_all(event.to_json().as_bytes())?;
+        }
+        match self.rest.strip_prefix(b"{") {
+            Some(members) if members != b"}" => {
+                self.out.write_all(b",")?;
+                self.out.write_all(members)?;
+            }
+            _ => self.out.write_all(b"}")?,
+        }
+        self.out.write_all(b"\n")?;
         Ok(())
     }
 
@@ -110,6 +139,7 @@ pub fn run(mapper: &Mapper, mut input: impl BufRead, now: i64) -> Result<(), Fat
         written: 0,
         progress: io::stderr().is_terminal(),
         repaired_said: false,
+        rest: Vec::new(),
     };
     let empty = || {
         Fatal(
