@@ -4,8 +4,8 @@
 //! `event::parse`), map the event (paths, normalisation, SHA-256 + hex of each personal-data field), and
 //! serialise the Pinterest event. The floor, timed in the same rounds on the same bytes, is the fastest known way
 //! to do what no implementation can skip: serde_json reading every byte of the text without building anything
-//! (`IgnoredAny`), SHA-256 of the same normalised strings, and serialising the same Pinterest event, already
-//! built.
+//! (`IgnoredAny`), SHA-256 of the same normalised strings, and writing the same Pinterest event, already
+//! built, with the function's own JSON writer (`ConversionEvent::to_json`, faster than serde_json).
 //!
 //! With `--cli PATH` (scripts/bench.sh passes the release `pinterest-cli`), it then streams `--cli-lines`
 //! realistic events (1 000 000 by default) through `PATH map` as JSON lines and reports its rate, against the
