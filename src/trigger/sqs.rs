@@ -920,14 +920,18 @@ mod tests {
             Some(tree(serde_json::json!(7)).clone())
         );
         let escaped = read_records(
-            r#"{"Rec\u006frds": [{"messageId": "m\u0035", "eventSource": "aws:sqs"}]}"#,
+            r#"{"Rec\u006frds": [{"messageId": "m\u0035", "eventSource": "aws:sqs"},
+                {"m\u0065ssageId": "m6", "\u0062ody": "{}", "eventSourc\u0065": "aws:sqs"}]}"#,
+        );
+        let records = escaped.as_ref().map(|batch| &batch.records[..]);
+        assert_eq!(
+            records.map(|records| records.iter().map(message_id).collect::<Vec<_>>()),
+            Some(vec![Some("m5"), Some("m6")]),
+            "escapes are decoded, in values and in keys"
         );
         assert_eq!(
-            escaped
-                .as_ref()
-                .and_then(|batch| message_id(&batch.records[0])),
-            Some("m5"),
-            "escapes are decoded"
+            records.map(|records| (records[1].from_sqs, records[1].body.is_some())),
+            Some((true, true))
         );
         assert!(SqsBatch::read(r#"{"Records": {}}"#).is_none());
         assert!(SqsBatch::read(r#"{"records": []}"#).is_none());
