@@ -160,20 +160,9 @@ impl<'a> SqsRecord<'a> {
     /// The record of `text` (a record that is not an object has no field, and is not from `aws:sqs`). Only the
     /// fields used are built; the rest (receipt handle, message attributes, ...) is read past.
     fn read(text: &'a str) -> Self {
-        let RecordFields {
-            message_id,
-            event_source_arn,
-            message_group_id,
-            from_sqs,
-            body,
-        } = serde_json::from_str(text).unwrap_or_default();
         Self {
             text,
-            message_id,
-            event_source_arn,
-            message_group_id,
-            from_sqs,
-            body: body.filter(|body| !body.is_null()),
+            ..serde_json::from_str(text).unwrap_or_default()
         }
     }
 
@@ -183,34 +172,28 @@ impl<'a> SqsRecord<'a> {
     }
 }
 
-/// The fields of one record that the function uses.
-#[derive(Default)]
-struct RecordFields<'a> {
-    message_id: Option<Cow<'a, str>>,
-    event_source_arn: Option<Cow<'a, str>>,
-    message_group_id: Option<Cow<'a, str>>,
-    from_sqs: bool,
-    body: Option<Value<'a>>,
-}
-
-impl<'de> Deserialize<'de> for RecordFields<'de> {
+/// A record's fields from its text; [`SqsRecord::read`] adds the text itself.
+impl<'de> Deserialize<'de> for SqsRecord<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Fields;
         impl<'de> Visitor<'de> for Fields {
-            type Value = RecordFields<'de>;
+            type Value = SqsRecord<'de>;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an SQS record")
             }
 
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut fields = RecordFields::default();
+                let mut fields = SqsRecord::default();
                 while let Some(key) = map.next_key::<RecordKey>()? {
                     match key {
                         RecordKey::MessageId => {
                             fields.message_id = map.next_value::<Loose<'de>>()?.0;
                         }
-                        RecordKey::Body => fields.body = Some(map.next_value()?),
+                        RecordKey::Body => {
+                            fields.body = Some(map.next_value::<Value<'de>>()?)
+                                .filter(|body| !body.is_null());
+                        }
                         RecordKey::EventSourceArn => {
                             fields.event_source_arn = map.next_value::<Loose<'de>>()?.0;
                         }
