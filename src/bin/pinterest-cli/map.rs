@@ -102,11 +102,12 @@ impl<W: Write> Output<W> {
     fn write(&mut self, line: &Line<'_>) -> Result<(), Fatal> {
         self.rest.clear();
         serde_json::to_writer(&mut self.rest, line)?;
-        write!(
-            self.out,
-            "{{\"index\":{},\"status\":\"{}\"",
-            line.index, line.status
-        )?;
+        self.out.write_all(b"{\"index\":")?;
+        self.out
+            .write_all(itoa::Buffer::new().format(line.index).as_bytes())?;
+        self.out.write_all(b",\"status\":\"")?;
+        self.out.write_all(line.status.as_bytes())?;
+        self.out.write_all(b"\"")?;
         if let Some(event) = line.event {
             self.out.write_all(b",\"event\":")?;
             self.out.write_all(event.to_json().as_bytes())?;
@@ -161,12 +162,12 @@ pub fn run(mapper: &Mapper, mut input: impl BufRead, now: i64) -> Result<(), Fat
     let mut line = Vec::new();
     if one_event(&first).is_some() && next_line(&mut input, &mut line)? {
         stream_line(mapper, &mut out, 0, &first, now)?;
-        let mut index = 1;
-        loop {
-            stream_line(mapper, &mut out, index, &line, now)?;
-            if !next_line(&mut input, &mut line)? {
-                break;
-            }
+        stream_line(mapper, &mut out, 1, &line, now)?;
+        let mut index = 2;
+        while let Some(streamed) = with_next_line(&mut input, &mut line, |text| {
+            stream_line(mapper, &mut out, index, text, now)
+        })? {
+            streamed?;
             index += 1;
         }
     } else {
@@ -202,6 +203,36 @@ fn next_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> Result<bool, Fatal
         if !line.trim_ascii().is_empty() {
             return Ok(true);
         }
+    }
+}
+
+/// Calls `f` on the next line that is not blank: in place in `input`'s buffer when the whole line is there (no
+/// copy), else copied into `spill`. `None` at the end of the input.
+fn with_next_line<T>(
+    input: &mut impl BufRead,
+    spill: &mut Vec<u8>,
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<Option<T>, Fatal> {
+    loop {
+        let buffered = input.fill_buf()?;
+        if buffered.is_empty() {
+            return Ok(None);
+        }
+        if let Some(end) = memchr::memchr(b'\n', buffered) {
+            let line = buffered.get(..=end).unwrap_or_default();
+            if line.trim_ascii().is_empty() {
+                input.consume(end + 1);
+                continue;
+            }
+            let done = f(line);
+            input.consume(end + 1);
+            return Ok(Some(done));
+        }
+        // The line runs past the end of the buffer.
+        if next_line(input, spill)? {
+            return Ok(Some(f(spill)));
+        }
+        return Ok(None);
     }
 }
 
@@ -293,4 +324,51 @@ fn is_lambda_event(event: &event::Value) -> bool {
                 .iter()
                 .any(|key| object.contains_key(key))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line `with_next_line` gives, read through a buffer of `capacity` bytes.
+    fn lines(input: &[u8], capacity: usize) -> Vec<String> {
+        let mut input = io::BufReader::with_capacity(capacity, input);
+        let mut spill = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(line) = with_next_line(&mut input, &mut spill, |line| {
+            String::from_utf8_lossy(line).into_owned()
+        })
+        .unwrap_or_else(|Fatal(error)| panic!("{error}"))
+        {
+            lines.push(line);
+        }
+        lines
+    }
+
+    #[test]
+    fn lines_are_whole_in_the_buffer_or_across_its_end() {
+        let input = b"{\"a\":1}\n\n  \n{\"bb\":22}\r\n{\"a-much-longer-line\":333}\n{\"last\":4}";
+        let expected = [
+            "{\"a\":1}\n",
+            "{\"bb\":22}\r\n",
+            "{\"a-much-longer-line\":333}\n",
+            "{\"last\":4}",
+        ];
+        // Buffers shorter than a line, as long as some, and longer than the whole input.
+        for capacity in [1, 5, 9, 16, 1024] {
+            assert_eq!(
+                lines(input, capacity),
+                expected,
+                "buffer of {capacity} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_input_has_no_lines() {
+        for capacity in [1, 4, 1024] {
+            assert!(lines(b"\n \n\t\n", capacity).is_empty());
+            assert!(lines(b"", capacity).is_empty());
+        }
+    }
 }
