@@ -229,10 +229,7 @@ fn with_next_line<T>(
             return Ok(Some(done));
         }
         // The line runs past the end of the buffer.
-        if next_line(input, spill)? {
-            return Ok(Some(f(spill)));
-        }
-        return Ok(None);
+        return Ok(next_line(input, spill)?.then(|| f(spill)));
     }
 }
 
