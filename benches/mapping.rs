@@ -8,8 +8,8 @@
 //! built, with the function's own JSON writer (`ConversionEvent::to_json`, faster than serde_json).
 //!
 //! With `--cli PATH` (scripts/bench.sh passes the release `pinterest-cli`), it then streams `--cli-lines`
-//! realistic events (1 000 000 by default) through `PATH map` as JSON lines and reports its rate, against the
-//! in-process rate of the same event measured just before, and its peak RSS.
+//! realistic events (1 000 000 by default) through `PATH map` as JSON lines, from a pipe and from a file, and
+//! reports its rate, against the in-process rate of the same event measured just before, and its peak RSS.
 //!
 //! `cargo bench --bench mapping` prints the tables; `cargo test --benches` runs one short round as a smoke test.
 
@@ -271,39 +271,70 @@ fn main() {
         .or_else(|| (!full).then(|| env!("CARGO_BIN_EXE_pinterest-cli").to_owned()));
     if let Some(cli) = cli {
         let lines = support::arg("--cli-lines").unwrap_or(if full { 1_000_000 } else { 200 });
-        cli_stream(std::path::Path::new(&cli), lines, realistic_ns);
+        cli_stream(mapper, std::path::Path::new(&cli), lines, realistic_ns);
     }
 }
 
 /// Streams `lines` realistic events (1 000 distinct ones, cycled) as JSON lines through `cli map` and prints its
-/// wall-clock rate beside the in-process rate (`in_process_ns` per event), and its peak RSS.
-fn cli_stream(cli: &std::path::Path, lines: usize, in_process_ns: f64) {
+/// rate beside the in-process rates of the realistic event above (`in_process_ns` per event) and of the same
+/// 1 000 events cycled, and its peak RSS: once from a pipe (the bench writing the lines as the CLI reads them),
+/// once from a file (`pinterest-cli map < lines.jsonl`, the file written first, so read from the page cache).
+fn cli_stream(mapper: &Mapper, cli: &std::path::Path, lines: usize, in_process_ns: f64) {
     use std::io::Write as _;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let events: Vec<String> = (0..1000).map(support::events::realistic_text).collect();
-    let mut child = Command::new(cli)
-        .args(["map", "--now", &support::events::NOW.to_string()])
+    let write_lines = |out: &mut dyn std::io::Write| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+        for i in 0..lines {
+            let event = &events[i % events.len()];
+            out.write_all(event.as_bytes()).expect("write a line");
+            out.write_all(b"\n").expect("write a line");
+        }
+        out.flush().expect("write the lines");
+    };
+    let bytes: usize = (0..lines).map(|i| events[i % events.len()].len() + 1).sum();
+    // The CLI's events mapped in process: what the CLI adds is then only its reading and writing.
+    let mut next = 0;
+    let same_events_ns = median(
+        &(0..3)
+            .map(|_| {
+                per_call(20 * events.len(), || {
+                    next = (next + 1) % events.len();
+                    ours(mapper, &events[next], support::events::NOW)
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
+
+    let mut child = cli_map(cli)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start pinterest-cli");
     let started = Instant::now();
-    let mut stdin =
-        std::io::BufWriter::with_capacity(1 << 20, child.stdin.take().expect("piped stdin"));
-    let mut bytes = 0usize;
-    for i in 0..lines {
-        let event = &events[i % events.len()];
-        bytes += event.len() + 1;
-        stdin.write_all(event.as_bytes()).expect("write a line");
-        stdin.write_all(b"\n").expect("write a line");
-    }
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    write_lines(&mut stdin);
     drop(stdin);
-    let usage = wait_with_rusage(&mut child);
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(usage.ok, "pinterest-cli map failed");
-    // CPU time, like the in-process figure: the wall time also holds whatever else the machine ran.
-    let rate = lines as f64 / usage.cpu_seconds;
+    let piped = (
+        wait_with_rusage(&mut child),
+        started.elapsed().as_secs_f64(),
+    );
+
+    let path = std::env::temp_dir().join(format!("pinterest-bench-{}.jsonl", std::process::id()));
+    let mut file = std::fs::File::create(&path).expect("create the lines' file");
+    write_lines(&mut file);
+    drop(file);
+    let input = std::fs::File::open(&path).expect("open the lines' file");
+    let mut child = cli_map(cli)
+        .stdin(input)
+        .spawn()
+        .expect("start pinterest-cli");
+    let started = Instant::now();
+    let from_file = (
+        wait_with_rusage(&mut child),
+        started.elapsed().as_secs_f64(),
+    );
+    let _ = std::fs::remove_file(&path);
+
     println!();
     println!(
         "# `pinterest-cli map` streaming JSON lines ({})",
@@ -311,21 +342,39 @@ fn cli_stream(cli: &std::path::Path, lines: usize, in_process_ns: f64) {
     );
     println!();
     println!(
-        "| lines | input | wall s | CPU s (user + system) | events/s (CPU) | in-process events/s (above) | CLI / in-process | peak RSS |"
+        "| input | lines | bytes | wall s | CPU s (user + system) | events/s (CPU) | in-process events/s: realistic above / same 1 000 events | CLI / in-process: realistic / same events | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {} | {:.0} MB | {seconds:.1} | {:.2} ({:.2} + {:.2}) | {} | {} | {:.2} | {:.1} MB |",
-        thousands(lines as f64),
-        bytes as f64 / 1e6,
-        usage.cpu_seconds,
-        usage.cpu_seconds - usage.system_seconds,
-        usage.system_seconds,
-        thousands(rate),
-        thousands(1e9 / in_process_ns),
-        rate * in_process_ns / 1e9,
-        usage.max_rss_kb as f64 / 1024.0,
-    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (input, (usage, seconds)) in [("pipe", piped), ("file", from_file)] {
+        assert!(usage.ok, "pinterest-cli map failed");
+        // CPU time, like the in-process figure: the wall time also holds whatever else the machine ran.
+        let rate = lines as f64 / usage.cpu_seconds;
+        println!(
+            "| {input} | {} | {:.0} MB | {seconds:.1} | {:.2} ({:.2} + {:.2}) | {} | {} / {} | {:.2} / {:.2} | {:.1} MB |",
+            thousands(lines as f64),
+            bytes as f64 / 1e6,
+            usage.cpu_seconds,
+            usage.cpu_seconds - usage.system_seconds,
+            usage.system_seconds,
+            thousands(rate),
+            thousands(1e9 / in_process_ns),
+            thousands(1e9 / same_events_ns),
+            rate * in_process_ns / 1e9,
+            rate * same_events_ns / 1e9,
+            usage.max_rss_kb as f64 / 1024.0,
+        );
+    }
+}
+
+/// `cli map` with the benchmark's fixed `now`, its output and log discarded.
+fn cli_map(cli: &std::path::Path) -> std::process::Command {
+    use std::process::Stdio;
+    let mut command = std::process::Command::new(cli);
+    command
+        .args(["map", "--now", &support::events::NOW.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
 }
 
 /// What a finished child used.
@@ -333,7 +382,7 @@ struct Usage {
     ok: bool,
     /// User and system CPU time.
     cpu_seconds: f64,
-    /// The system part of it: the kernel copying the input out of the pipe, mostly.
+    /// The system part of it: the kernel copying the input out of the pipe or the page cache, mostly.
     system_seconds: f64,
     /// Peak resident set (`ru_maxrss`), KiB.
     max_rss_kb: i64,
