@@ -9,7 +9,8 @@
 //!
 //! With `--cli PATH` (scripts/bench.sh passes the release `pinterest-cli`), it then streams `--cli-lines`
 //! realistic events (1 000 000 by default) through `PATH map` as JSON lines, from a pipe and from a file, and
-//! reports its rate, against the in-process rate of the same event measured just before, and its peak RSS.
+//! reports its rate against the in-process rates, measured just before, of the realistic event and of the same
+//! 1 000 events, and its peak RSS.
 //!
 //! `cargo bench --bench mapping` prints the tables; `cargo test --benches` runs one short round as a smoke test.
 
