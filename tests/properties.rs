@@ -164,12 +164,50 @@ fn check(event: &Value) -> Result<(), TestCaseError> {
     check_with(&Mapper::default(), event)
 }
 
-/// Checks every invariant of one mapping.
+/// A structured event whose items are item-shaped objects (the keys the mapping reads, and others) with
+/// arbitrary values, or arbitrary values.
+fn items_event() -> impl Strategy<Value = Value> {
+    let key = prop::sample::select(vec![
+        "id",
+        "price",
+        "quantity",
+        "variant",
+        "product",
+        "product.id",
+        "product.price",
+        "product.name",
+        "product.brand",
+        "product.category_1",
+        "product.category_2",
+        "product.product",
+    ]);
+    let item = prop_oneof![
+        4 => prop::collection::vec((key, any_json()), 0..8).prop_map(|members| {
+            let mut item = json!({});
+            for (key, value) in members {
+                put(&mut item, key, value);
+            }
+            item
+        }),
+        1 => any_json(),
+    ];
+    (structured_event(), prop::collection::vec(item, 0..4)).prop_map(|(mut event, items)| {
+        if event.is_object() {
+            event["items"] = Value::Array(items);
+        }
+        event
+    })
+}
+
+/// Checks every invariant of one mapping, and that the tree kept for the mapper maps as the whole tree does.
 fn check_with(mapper: &Mapper, event: &Value) -> Result<(), TestCaseError> {
     let text = event.to_string();
     let parsed = pinterest_destination::event::parse(&text)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mapping = mapper.map(&parsed, NOW);
+    let kept = pinterest_destination::event::parse_kept(&text, mapper.keep())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&mapper.map(&kept, NOW), &mapping, "kept tree {:?}", kept);
     if let Outcome::Mapped(mapped) = &mapping.outcome {
         let out =
             serde_json::to_value(&**mapped).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -205,6 +243,12 @@ proptest! {
     #[test]
     fn structured_events_stay_within_the_schema(event in structured_event()) {
         check(&event)?;
+    }
+
+    #[test]
+    fn items_of_any_shape_stay_within_the_schema(event in items_event()) {
+        check(&event)?;
+        check_with(&OPEN_MAPPER, &event)?;
     }
 
     #[test]
