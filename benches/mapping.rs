@@ -93,7 +93,7 @@ fn hashed_strings(mapper: &Mapper, event: &event::Value<'_>) -> Vec<String> {
 /// What the function does per event (`trigger::sqs`, then `trigger::process`): text → borrowed tree → mapped
 /// event → JSON.
 fn ours(mapper: &Mapper, text: &str, now: i64) -> usize {
-    let event = event::parse_kept(text, mapper.keep()).unwrap_or_default();
+    let event = event::parse(text).unwrap_or_default();
     match mapper.map(&event, now).outcome {
         Outcome::Mapped(mapped) => mapped.to_json().len(),
         _ => 0,
@@ -149,7 +149,7 @@ struct Figures {
 /// Runs `rounds` rounds; each times every part back to back on the same input, so the ratio of a round is
 /// measured under the same machine load.
 fn measure(mapper: &Mapper, case: &Case, rounds: usize, n: usize) -> Figures {
-    let event = event::parse_kept(case.text, mapper.keep()).unwrap_or_default();
+    let event = event::parse(case.text).unwrap_or_default();
     let mut f = Figures::default();
     for _ in 0..rounds {
         let o = per_call(n, || ours(mapper, black_box(case.text), case.now));
@@ -157,8 +157,7 @@ fn measure(mapper: &Mapper, case: &Case, rounds: usize, n: usize) -> Figures {
         let s = per_call(n, || sha(black_box(&case.hashed)));
         let w = per_call(n, || serialise(black_box(&case.output)));
         let p = per_call(n, || {
-            event::parse_kept(black_box(case.text), mapper.keep())
-                .map_or(0, |e| e.is_object().into())
+            event::parse(black_box(case.text)).map_or(0, |e| e.is_object().into())
         });
         let m = per_call(n, || {
             match mapper.map(black_box(&event), case.now).outcome {

@@ -5,9 +5,7 @@
 //! per key and per value.
 
 mod build;
-mod keep;
 
-pub use keep::{Keep, WHOLE};
 use serde_json_borrow::Number;
 pub use serde_json_borrow::Value;
 use std::borrow::Cow;
@@ -81,21 +79,15 @@ impl Path {
 /// Parses one event's JSON text, borrowing its strings from `text` (vectors built at their exact size: see
 /// [`build`]).
 pub fn parse(text: &str) -> Result<Value<'_>, serde_json::Error> {
-    parse_kept(text, &WHOLE)
-}
-
-/// Like [`parse`], building only what `keep` keeps (the rest is read and checked, not built).
-pub fn parse_kept<'a>(text: &'a str, keep: &Keep) -> Result<Value<'a>, serde_json::Error> {
-    match build::tree(serde_json::de::StrRead::new(text), keep)? {
+    match build::tree(serde_json::de::StrRead::new(text))? {
         Some(tree) => Ok(tree),
-        // An escaped key: the whole tree (which holds what `keep` keeps).
         None => serde_json::from_str(text),
     }
 }
 
-/// Like [`parse`], from bytes (which must be UTF-8: serde_json names where they are not).
+/// Like [`parse`], from bytes (which must be UTF-8).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Value<'_>, serde_json::Error> {
-    match build::tree(serde_json::de::SliceRead::new(bytes), &WHOLE)? {
+    match build::tree(serde_json::de::SliceRead::new(bytes))? {
         Some(tree) => Ok(tree),
         None => serde_json::from_slice(bytes),
     }
@@ -104,23 +96,22 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Value<'_>, serde_json::Error> {
 /// The warning for a text that [`parse_repairing`] repaired.
 pub const REPAIRED: &str = "lone UTF-16 surrogate escapes (half an emoji) replaced by U+FFFD";
 
-/// Like [`parse_kept`], also accepting lone UTF-16 surrogate escapes (`"\ud83d"`: half an emoji, as
+/// Like [`parse`], also accepting lone UTF-16 surrogate escapes (`"\ud83d"`: half an emoji, as
 /// JavaScript's `JSON.stringify` writes a string cut in the middle of one). The JSON grammar allows them
 /// (RFC 8259 §8.2) but they are no Unicode text and serde_json refuses them: when it does, each is replaced by
 /// `\ufffd` (U+FFFD, the replacement character) in a copy of `text` that `repaired` (empty when given) then
 /// holds, and the copy is parsed. `repaired` stays empty when the text needed no repair.
 pub fn parse_repairing<'a>(
     text: &'a str,
-    keep: &Keep,
     repaired: &'a OnceCell<String>,
 ) -> Result<Value<'a>, serde_json::Error> {
-    match parse_kept(text, keep) {
+    match parse(text) {
         Ok(value) => Ok(value),
         // The copy differs from `text` by ASCII digits only, so it is UTF-8 too.
         Err(error) => match replace_lone_surrogates(text.as_bytes())
             .and_then(|copy| String::from_utf8(copy).ok())
         {
-            Some(copy) => parse_kept(repaired.get_or_init(|| copy), keep),
+            Some(copy) => parse(repaired.get_or_init(|| copy)),
             None => Err(error),
         },
     }
@@ -666,16 +657,16 @@ mod tests {
 
         let text = r#"{"name": "Caf\u00e9 \ud83d", "ok": "\ud83d\ude00"}"#;
         let repaired = OnceCell::new();
-        let value = parse_repairing(text, &WHOLE, &repaired).unwrap();
+        let value = parse_repairing(text, &repaired).unwrap();
         assert_eq!(value.get("name").as_str(), Some("Café \u{fffd}"));
         assert_eq!(value.get("ok").as_str(), Some("\u{1f600}"));
         assert!(repaired.get().is_some());
         let untouched = OnceCell::new();
-        assert!(parse_repairing(r#"{"a": "\u00e9"}"#, &WHOLE, &untouched).is_ok());
+        assert!(parse_repairing(r#"{"a": "\u00e9"}"#, &untouched).is_ok());
         assert!(untouched.get().is_none());
         // Other faults stay errors.
-        assert!(parse_repairing(r#"{"a": "\ud800" oops}"#, &WHOLE, &OnceCell::new()).is_err());
-        assert!(parse_repairing("{oops", &WHOLE, &OnceCell::new()).is_err());
+        assert!(parse_repairing(r#"{"a": "\ud800" oops}"#, &OnceCell::new()).is_err());
+        assert!(parse_repairing("{oops", &OnceCell::new()).is_err());
     }
 
     #[test]

@@ -10,8 +10,7 @@
 //! (`"na\u006De"`) cannot be built here: [`tree`] then gives `None`, and the caller parses the text again with
 //! `serde_json_borrow`'s own `Deserialize` (such keys are rare; nothing is lost but the time of the first try).
 
-use super::keep::Keep;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json_borrow::{ObjectAsVec, Value};
 use std::borrow::Cow;
 use std::fmt;
@@ -24,11 +23,10 @@ struct Scratch<'a> {
     escaped_key: bool,
 }
 
-/// The tree of the one JSON value in `read` (white space may follow it, nothing else) with what `keep` keeps, or
-/// `None` when an object key has an escape. Skipped values are still read: bad JSON anywhere is an error.
+/// The tree of the one JSON value in `read` (white space may follow it, nothing else), or `None` when an object
+/// key has an escape.
 pub(super) fn tree<'a>(
     read: impl serde_json::de::Read<'a>,
-    keep: &Keep,
 ) -> Result<Option<Value<'a>>, serde_json::Error> {
     let mut scratch = Scratch {
         members: Vec::with_capacity(32),
@@ -36,17 +34,17 @@ pub(super) fn tree<'a>(
         escaped_key: false,
     };
     let mut reader = serde_json::Deserializer::new(read);
-    match Node(&mut scratch, keep).deserialize(&mut reader) {
+    match Node(&mut scratch).deserialize(&mut reader) {
         Ok(value) => reader.end().map(|()| Some(value)),
         Err(_) if scratch.escaped_key => Ok(None),
         Err(error) => Err(error),
     }
 }
 
-/// One value, built on the shared scratch stack with what the `Keep` keeps of it.
-struct Node<'s, 'a, 'k>(&'s mut Scratch<'a>, &'k Keep);
+/// One value, built on the shared scratch stack.
+struct Node<'s, 'a>(&'s mut Scratch<'a>);
 
-impl<'a> DeserializeSeed<'a> for Node<'_, 'a, '_> {
+impl<'a> DeserializeSeed<'a> for Node<'_, 'a> {
     type Value = Value<'a>;
 
     fn deserialize<D: de::Deserializer<'a>>(self, reader: D) -> Result<Value<'a>, D::Error> {
@@ -54,7 +52,7 @@ impl<'a> DeserializeSeed<'a> for Node<'_, 'a, '_> {
     }
 }
 
-impl<'a> Visitor<'a> for Node<'_, 'a, '_> {
+impl<'a> Visitor<'a> for Node<'_, 'a> {
     type Value = Value<'a>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -91,91 +89,24 @@ impl<'a> Visitor<'a> for Node<'_, 'a, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<Value<'a>, A::Error> {
-        let (scratch, element) = (self.0, self.1.of_element());
+        let scratch = self.0;
         let start = scratch.elements.len();
-        while let Some(element) = seq.next_element_seed(Node(&mut *scratch, element))? {
+        while let Some(element) = seq.next_element_seed(Node(&mut *scratch))? {
             scratch.elements.push(element);
         }
         Ok(Value::Array(scratch.elements.drain(start..).collect()))
     }
 
     fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<Value<'a>, A::Error> {
-        let (scratch, keep) = (self.0, self.1);
+        let scratch = self.0;
         let start = scratch.members.len();
         while let Some(key) = map.next_key_seed(Key(&mut scratch.escaped_key))? {
-            let kept = if keep.is_whole() {
-                Some(keep)
-            } else {
-                keep.of_key(key)
-            };
-            match kept {
-                Some(kept) => {
-                    let value = map.next_value_seed(Node(&mut *scratch, kept))?;
-                    scratch.members.push((key, value));
-                }
-                None => map.next_value_seed(Skip)?,
-            }
+            let value = map.next_value_seed(Node(&mut *scratch))?;
+            scratch.members.push((key, value));
         }
         Ok(Value::Object(
             scratch.members.drain(start..).collect::<ObjectAsVec>(),
         ))
-    }
-}
-
-/// A value read and checked, not built. Unlike serde's `IgnoredAny` (which serde_json skips without counting its
-/// nesting), every level goes through serde_json's nesting limit, so a body too deep to parse is refused
-/// wherever the depth is, read or not.
-struct Skip;
-
-impl<'a> DeserializeSeed<'a> for Skip {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'a>>(self, reader: D) -> Result<(), D::Error> {
-        reader.deserialize_any(self)
-    }
-}
-
-impl<'a> Visitor<'a> for Skip {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any valid JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Skip)?;
-        }
-        Ok(())
     }
 }
 
@@ -210,11 +141,10 @@ impl<'a> Visitor<'a> for Key<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::WHOLE;
 
     /// The tree built here, or `None` for an escaped key; and serde_json_borrow's own.
     fn both(text: &str) -> (Option<Value<'_>>, Value<'_>) {
-        let ours = tree(serde_json::de::StrRead::new(text), &WHOLE).unwrap();
+        let ours = tree(serde_json::de::StrRead::new(text)).unwrap();
         let theirs: Value = serde_json::from_str(text).unwrap();
         (ours, theirs)
     }
@@ -252,8 +182,7 @@ mod tests {
     fn vectors_are_exactly_their_size() {
         let text =
             r#"{"a": [1, 2, 3, 4, 5], "b": {"c": 1, "d": 2, "e": 3, "f": 4, "g": 5}, "h": []}"#;
-        let Some(Value::Object(root)) = tree(serde_json::de::StrRead::new(text), &WHOLE).unwrap()
-        else {
+        let Some(Value::Object(root)) = tree(serde_json::de::StrRead::new(text)).unwrap() else {
             panic!("an object");
         };
         let Some(Value::Array(a)) = root.get("a") else {
@@ -284,35 +213,9 @@ mod tests {
             "",
             &"[".repeat(200),
         ] {
-            let ours = tree(serde_json::de::StrRead::new(text), &WHOLE).unwrap_err();
+            let ours = tree(serde_json::de::StrRead::new(text)).unwrap_err();
             let theirs = serde_json::from_str::<Value>(text).unwrap_err();
             assert_eq!(ours.to_string(), theirs.to_string(), "{text}");
-        }
-    }
-
-    #[test]
-    fn skipped_values_are_checked_and_their_nesting_counted() {
-        let mut keep = Keep::default();
-        keep.path(&crate::event::Path::parse("a").unwrap());
-        let read = |text| tree(serde_json::de::StrRead::new(text), &keep);
-        let text = r#"{"a": [1, {"x": 2}], "b": {"c": [1, "two", null, 3.5, {"d": true}]}, "e": "\u00e9"}"#;
-        let (whole, _) = both(r#"{"a": [1, {"x": 2}]}"#);
-        assert_eq!(read(text).unwrap(), whole);
-        let deep = format!(r#"{{"a": 1, "b": {}{}}}"#, "[".repeat(200), "]".repeat(200));
-        let theirs = serde_json::from_str::<Value>(&deep).unwrap_err();
-        assert_eq!(read(&deep).unwrap_err().to_string(), theirs.to_string());
-        assert!(theirs.to_string().contains("recursion limit exceeded"));
-        for bad in [
-            r#"{"a": 1, "b": [1,}"#,
-            r#"{"a": 1, "b": "\ud800"}"#,
-            r#"{"a": 1, "b": tru}"#,
-        ] {
-            let theirs = serde_json::from_str::<Value>(bad).unwrap_err();
-            assert_eq!(
-                read(bad).unwrap_err().to_string(),
-                theirs.to_string(),
-                "{bad}"
-            );
         }
     }
 }

@@ -17,14 +17,6 @@ static OS_HINTS: LazyLock<Vec<Path>> = LazyLock::new(|| {
     .collect()
 });
 
-/// The paths [`derive`] reads.
-pub fn paths() -> impl Iterator<Item = &'static Path> {
-    [&*ROOT_TYPE, &*APP]
-        .into_iter()
-        .flatten()
-        .chain(OS_HINTS.iter())
-}
-
 /// The derived source, and whether an app context had no recognisable OS (then `web`).
 pub fn derive(event: &Value<'_>) -> (ActionSource, bool) {
     let read = |path: &Option<Path>| path.as_ref().and_then(|p| p.get(event));

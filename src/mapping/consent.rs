@@ -8,11 +8,6 @@ pub const CONSENT_PATH: &str = "user.consent_categories";
 
 static CONSENT: LazyLock<Option<Path>> = LazyLock::new(|| Path::parse(CONSENT_PATH).ok());
 
-/// The path the gate reads.
-pub fn path() -> Option<&'static Path> {
-    CONSENT.as_ref()
-}
-
 /// The configured consent category ids (`PINTEREST_CONSENT_CATEGORIES`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentGate {

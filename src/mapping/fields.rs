@@ -1,7 +1,7 @@
 //! The field table (docs/mapping.md) as data: each Pinterest field and where it is read from, in order.
 
 use super::targets::Extra;
-use crate::event::{Keep, Lookup, Path, Value, number_parents};
+use crate::event::{Lookup, Path, Value, number_parents};
 use crate::normalize::HashedField;
 use serde_json_borrow::OwnedValue;
 use std::fmt;
@@ -270,8 +270,6 @@ pub struct FieldSources {
     extras: Vec<(&'static Extra, Vec<Source>)>,
     /// How many distinct parent prefixes the paths have (numbered by [`number_parents`]).
     parents: usize,
-    /// What of a body the mapping reads (see [`FieldSources::keep`]).
-    keep: Keep,
 }
 
 impl Default for FieldSources {
@@ -288,9 +286,8 @@ impl Default for FieldSources {
                 .collect(),
             extras: Vec::new(),
             parents: 0,
-            keep: Keep::default(),
         };
-        sources.index();
+        sources.number_parents();
         sources
     }
 }
@@ -301,18 +298,17 @@ impl FieldSources {
         if let Some(slot) = self.sources.get_mut(field as usize) {
             *slot = sources;
         }
-        self.index();
+        self.number_parents();
     }
 
     /// Fills an extra target from `sources`, in order (smart mapping); a target set twice keeps the last.
     pub fn set_extra(&mut self, extra: &'static Extra, sources: Vec<Source>) {
         self.extras.retain(|(known, _)| *known != extra);
         self.extras.push((extra, sources));
-        self.index();
+        self.number_parents();
     }
 
-    /// Numbers the paths' parents, and works out what of a body to keep.
-    fn index(&mut self) {
+    fn number_parents(&mut self) {
         let paths = self
             .sources
             .iter_mut()
@@ -323,29 +319,6 @@ impl FieldSources {
                 Source::Const(_) => None,
             });
         self.parents = number_parents(paths);
-        self.keep = super::keep(self);
-    }
-
-    /// Every source path, with the field it fills (`None` for an extra target's).
-    pub fn paths(&self) -> impl Iterator<Item = (Option<Field>, &Path)> {
-        let fields = FIELDS
-            .iter()
-            .zip(&self.sources)
-            .map(|(row, sources)| (Some(row.field), sources));
-        let extras = self.extras.iter().map(|(_, sources)| (None, sources));
-        fields
-            .chain(extras)
-            .flat_map(|(field, sources)| sources.iter().map(move |source| (field, source)))
-            .filter_map(|(field, source)| match source {
-                Source::Path(path) => Some((field, path)),
-                Source::Const(_) => None,
-            })
-    }
-
-    /// What of an event's text the mapping reads: a body parsed with it (`event::parse_repairing`) maps exactly
-    /// as the whole tree does, with less built. It holds one event, an array of events, or `{"events": [...]}`.
-    pub fn keep(&self) -> &Keep {
-        &self.keep
     }
 
     /// How many distinct parent prefixes the source paths have: the size of a [`crate::event::Lookup`]'s memory.

@@ -109,44 +109,6 @@ static ITEM: LazyLock<Option<ItemPaths>> = LazyLock::new(|| {
     })
 });
 
-impl ItemPaths {
-    fn all(&self) -> impl Iterator<Item = &Path> {
-        self.id.iter().chain(&self.price).chain([
-            &self.quantity,
-            &self.name,
-            &self.brand,
-            &self.category,
-        ])
-    }
-}
-
-/// What mapping reads of an event whose fields come from `sources`: their paths, each item's paths under the
-/// item fields' sources, and the paths read besides fields (the derived action source, the consent gate, the
-/// ad-tracking flag, the cookie header). Built once per [`FieldSources`] (see [`event::Keep`]).
-fn keep(sources: &FieldSources) -> event::Keep {
-    let mut keep = event::Keep::default();
-    let mut item = event::Keep::default();
-    for path in ITEM.iter().flat_map(ItemPaths::all) {
-        item.path(path);
-    }
-    let fixed = action_source::paths()
-        .chain(consent::path())
-        .chain(AD_TRACKING.as_ref())
-        .chain(COOKIE_PATHS.iter());
-    for path in fixed {
-        keep.path(path);
-    }
-    for (field, source) in sources.paths() {
-        match field {
-            // Each item's own paths; of an array counted, only its length.
-            Some(Field::ContentIds | Field::Contents) => keep.elements_at(source, &item),
-            Some(Field::NumItems) => keep.elements_at(source, &event::Keep::default()),
-            _ => keep.path(source),
-        }
-    }
-    keep.body()
-}
-
 /// Where an app says whether the user allows ad tracking (mobile SDKs).
 const AD_TRACKING_PATH: &str = "context.device.ad_tracking_enabled";
 
@@ -292,11 +254,6 @@ impl<'a> Reader<'a> {
 }
 
 impl Mapper {
-    /// What of a body [`Mapper::map`] reads: parse bodies with it (see [`FieldSources::keep`]).
-    pub fn keep(&self) -> &event::Keep {
-        self.sources.keep()
-    }
-
     /// Maps one event. `now` is Unix seconds, injected so that mapping is reproducible.
     pub fn map<'a>(&'a self, event: &'a Value<'a>, now: i64) -> Mapping<'a> {
         let mut reader = Reader {

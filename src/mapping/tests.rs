@@ -18,18 +18,13 @@ fn with(mut event: Value, path: &str, value: Value) -> Value {
 
 const NOW: i64 = 1_764_000_000;
 
-/// Maps `event` as a trigger does: from its JSON text, parsed into the borrowed tree of what the mapper keeps
-/// (checked to map exactly as the whole tree does). The text, the trees and the mapper are leaked, so that the
-/// mapping can borrow from them for the rest of the test.
+/// Maps `event` as a trigger does: from its JSON text, parsed into the borrowed tree. The text, the tree and
+/// the mapper are leaked, so that the mapping can borrow from them for the rest of the test.
 fn map_json(mapper: &Mapper, event: &Value, now: i64) -> Mapping<'static> {
     let mapper: &'static Mapper = Box::leak(Box::new(mapper.clone()));
     let text: &'static str = Box::leak(event.to_string().into_boxed_str());
-    let whole: &'static event::Value<'static> = Box::leak(Box::new(event::parse(text).unwrap()));
-    let kept: &'static event::Value<'static> =
-        Box::leak(Box::new(event::parse_kept(text, mapper.keep()).unwrap()));
-    let mapping = mapper.map(kept, now);
-    assert_eq!(mapping, mapper.map(whole, now), "kept {kept:?}");
-    mapping
+    let tree: &'static event::Value<'static> = Box::leak(Box::new(event::parse(text).unwrap()));
+    mapper.map(tree, now)
 }
 
 fn sha(s: &str) -> Value {
@@ -941,47 +936,4 @@ fn the_current_table_names_events_with_pinterests_newer_names() {
         NOW,
     );
     assert!(matches!(m.outcome, Outcome::NotSent(Fate::Skipped(_))));
-}
-
-#[test]
-fn the_kept_tree_holds_what_mapping_reads_and_skips_the_rest() {
-    let mapper = mapper_with(json!({"fields": {
-        "custom_data.content_name": "items.0.product.name",
-        "user_data.em": ["items.1.mail", "user.email"],
-    }}));
-    let event = with(base(), "revenue", json!(66.54));
-    let event = with(event, "user.favourite", json!({"colour": "blue"}));
-    let event = with(
-        event,
-        "items",
-        json!([{"product": {"name": "Tee", "variant": "red"}}, {"mail": "a@b.co"}]),
-    );
-    let out = mapped_with(&mapper, &event);
-    assert_eq!(out["custom_data"]["content_name"], "Tee");
-    assert_eq!(out["user_data"]["em"], sha("a@b.co"));
-    let text = event.to_string();
-    let kept = event::parse_kept(&text, mapper.keep()).unwrap();
-    assert!(kept.get("revenue").is_null() && kept.get("user").get("favourite").is_null());
-    // An index keeps the array before it whole.
-    assert_eq!(
-        kept.get("items")
-            .get(0)
-            .get("product")
-            .get("variant")
-            .as_str(),
-        Some("red")
-    );
-    // With the default fields, each item keeps only the keys an item is read from.
-    let default = Mapper::default();
-    let kept = event::parse_kept(&text, default.keep()).unwrap();
-    let item = kept.get("items").get(0).get("product");
-    assert_eq!(item.get("name").as_str(), Some("Tee"));
-    assert!(item.get("variant").is_null());
-    // Bad JSON in a skipped value is still an error, and a key with an escape still reads (as a whole tree).
-    assert!(event::parse_kept(r#"{"event_name": "x", "skipped": [1,}"#, default.keep()).is_err());
-    let escaped = r#"{"event_name": "purchase", "na\u006de": 1, "revenue": 2}"#;
-    assert_eq!(
-        event::parse_kept(escaped, default.keep()).unwrap(),
-        event::parse(escaped).unwrap()
-    );
 }

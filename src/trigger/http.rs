@@ -43,11 +43,10 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
     }
 }
 
-/// The events of a body: one event, an array of events, or `{"events": [...]}`, with what `keep` keeps of them
-/// (see [`event::parse_repairing`] for `repaired`).
+/// The events of a body: one event, an array of events, or `{"events": [...]}` (see
+/// [`event::parse_repairing`] for `repaired`).
 fn decode_events<'a>(
     body: &'a [u8],
-    keep: &event::Keep,
     repaired: &'a OnceCell<String>,
 ) -> Result<Vec<Value<'a>>, String> {
     if body.trim_ascii().is_empty() {
@@ -56,8 +55,7 @@ fn decode_events<'a>(
     // Text already checked as UTF-8 is parsed without checking each string again; serde_json names where
     // invalid UTF-8 is.
     let value = match std::str::from_utf8(body) {
-        Ok(text) => event::parse_repairing(text, keep, repaired),
-        // Whole, so that serde_json finds the invalid UTF-8 wherever it is.
+        Ok(text) => event::parse_repairing(text, repaired),
         Err(_) => event::parse_bytes(body),
     }
     .map_err(|e| format!("body: not JSON ({e})"))?;
@@ -182,7 +180,7 @@ pub async fn handle(
         Err(reply) => return refused(reply, counters),
     };
     let repaired = OnceCell::new();
-    let events = match decode_events(&bytes, state.settings.mapper.keep(), &repaired) {
+    let events = match decode_events(&bytes, &repaired) {
         Ok(events) => events,
         Err(reason) => return refused(error(400, reason), counters),
     };
@@ -300,7 +298,7 @@ mod tests {
 
     /// How many events `decode_events` finds in `body`.
     fn decode(body: &[u8]) -> Result<usize, String> {
-        decode_events(body, &event::WHOLE, &OnceCell::new()).map(|events| events.len())
+        decode_events(body, &OnceCell::new()).map(|events| events.len())
     }
 
     #[test]
@@ -329,8 +327,7 @@ mod tests {
         );
         // Half an emoji, as JavaScript writes a string cut inside one: repaired, not refused.
         let repaired = OnceCell::new();
-        let events =
-            decode_events(br#"{"search_term": "caf\ud83d"}"#, &event::WHOLE, &repaired).unwrap();
+        let events = decode_events(br#"{"search_term": "caf\ud83d"}"#, &repaired).unwrap();
         assert_eq!(events[0].get("search_term").as_str(), Some("caf\u{fffd}"));
         assert!(repaired.get().is_some());
     }

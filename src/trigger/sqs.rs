@@ -295,11 +295,10 @@ enum RecordFailure {
     FifoGroup,
 }
 
-/// A record's body: the text of one event or of an array of events, with what `keep` keeps of them (see
-/// [`event::parse_repairing`] for `repaired`).
+/// A record's body: the text of one event or of an array of events (see [`event::parse_repairing`] for
+/// `repaired`).
 fn decode_body<'a>(
     body: Option<&'a Value<'_>>,
-    keep: &event::Keep,
     repaired: &'a OnceCell<String>,
 ) -> Result<Vec<Value<'a>>, String> {
     let body = match body {
@@ -315,7 +314,7 @@ fn decode_body<'a>(
     if body.is_empty() {
         return Err("body: empty".to_owned());
     }
-    match event::parse_repairing(body, keep, repaired) {
+    match event::parse_repairing(body, repaired) {
         Ok(Value::Array(events)) => Ok(events),
         Ok(event @ Value::Object(_)) => Ok(vec![event]),
         Ok(_) => Err("body: expected an event object or an array of events".to_string()),
@@ -634,7 +633,7 @@ fn map_run(
         }
         let body = record.body.take();
         let repaired = OnceCell::new();
-        let events = match decode_body(body.as_ref(), state.settings.mapper.keep(), &repaired) {
+        let events = match decode_body(body.as_ref(), &repaired) {
             Ok(events) => events,
             Err(reason) => {
                 bodies.push(Err(reason));
@@ -754,8 +753,7 @@ fn event_texts(
     positions: impl Iterator<Item = usize>,
 ) -> Option<Vec<String>> {
     let repaired = OnceCell::new();
-    // Whole: the events are sent as they came.
-    let events = decode_body(body, &event::WHOLE, &repaired).ok()?;
+    let events = decode_body(body, &repaired).ok()?;
     let text = repaired
         .get()
         .map(String::as_str)
@@ -826,14 +824,12 @@ mod tests {
 
     #[test]
     fn bodies_are_an_object_or_an_array() {
-        let count = |json: &Value| {
-            decode_body(Some(json), &event::WHOLE, &OnceCell::new()).map(|v| v.len())
-        };
+        let count = |json: &Value| decode_body(Some(json), &OnceCell::new()).map(|v| v.len());
         assert_eq!(count(&body(r#"{"a":1}"#)), Ok(1));
         assert_eq!(count(&body(r#" [{"a":1},{"b":2}] "#)), Ok(2));
         assert_eq!(count(&body("[]")), Ok(0));
         assert_eq!(
-            decode_body(None, &event::WHOLE, &OnceCell::new()).map(|v| v.len()),
+            decode_body(None, &OnceCell::new()).map(|v| v.len()),
             Err("body: empty".to_string())
         );
         assert_eq!(count(&body("  ")), Err("body: empty".to_string()));

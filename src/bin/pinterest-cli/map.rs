@@ -187,7 +187,7 @@ pub fn run(mapper: &Mapper, mut input: impl BufRead, now: i64) -> Result<(), Fat
 fn one_event(line: &[u8]) -> Option<()> {
     let text = std::str::from_utf8(line).ok()?;
     let repaired = OnceCell::new();
-    event::parse_repairing(text.trim(), &event::WHOLE, &repaired)
+    event::parse_repairing(text.trim(), &repaired)
         .ok()
         .filter(event::Value::is_object)
         .map(drop)
@@ -244,7 +244,7 @@ fn stream_line<W: Write>(
     let parsed = std::str::from_utf8(line)
         .map_err(|e| format!("input: not UTF-8 ({e})"))
         .and_then(|text| {
-            event::parse_repairing(text.trim(), mapper.keep(), &repaired)
+            event::parse_repairing(text.trim(), &repaired)
                 .map_err(|e| format!("input: not JSON ({e})"))
         });
     if repaired.get().is_some() {
