@@ -78,9 +78,12 @@ impl CallBudget {
                 return Err(slot - now);
             }
             *next = Some(even + self.spacing);
-            slot
+            (slot > now).then_some(slot)
         };
-        tokio::time::sleep_until(slot).await;
+        // A free slot is taken at once: the timer would round even a wait of zero up to its next tick (1 ms).
+        if let Some(slot) = slot {
+            tokio::time::sleep_until(slot).await;
+        }
         Ok(())
     }
 }
@@ -88,6 +91,7 @@ impl CallBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::FutureExt;
     use std::sync::Arc;
 
     /// Starts `calls` acquisitions at once, each allowed until `stop`; returns the (paused-clock) times at which
@@ -162,6 +166,26 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(Instant::now() - start, Duration::from_secs(3));
+    }
+
+    /// Not a timing: a free slot must not go through the timer, which rounds a wait of zero up to its next
+    /// tick, a millisecond later (the first poll would then be pending).
+    #[tokio::test]
+    async fn a_free_slot_is_taken_without_waiting_for_the_timer() {
+        let budget = CallBudget::with_burst(5000, 4);
+        let far = Instant::now() + Duration::from_secs(3600);
+        for call in 0..4 {
+            assert_eq!(
+                budget.acquire(far).now_or_never(),
+                Some(Ok(())),
+                "call {call} of the burst"
+            );
+        }
+        assert_eq!(
+            budget.acquire(far).now_or_never(),
+            None,
+            "the call after the burst waits for its slot"
+        );
     }
 
     #[tokio::test(start_paused = true)]
